@@ -1,0 +1,255 @@
+"""Write and read schema-v1 sequence files (one rendered pour per file).
+
+The writer streams frame by frame (memory independent of the number of frames) into a
+temporary file, sets ``complete`` last and renames atomically. The reader is lazy, opens
+the file on first access in the process that uses it (safe in DataLoader workers), and
+refuses files that are not complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from pourbench import __version__
+from pourbench.atomic import atomic_path
+from pourbench.datasets.schema import (
+    COMPRESSION,
+    COMPRESSION_LEVEL,
+    FRAME_FIELDS,
+    JSON_ATTRS,
+    PER_FRAME_ARRAYS,
+    SCHEMA_VERSION,
+)
+from pourbench.errors import PourbenchError
+
+
+class SequenceWriter:
+    """Stream one sequence into ``path`` (schema v1), atomically.
+
+    Usage::
+
+        with SequenceWriter(path, num_frames=T, height=H, width=W,
+                            containers=["source", "target"], attrs={...}) as w:
+            w.write_camera_K(K)
+            for t in range(T):
+                w.write_frame(t, rgb=..., thermal=..., mask_visible=..., mask_full=...,
+                              depth=..., volume=..., camera_pose=..., poses={...})
+
+    Attributes required in ``attrs``: ``seed``, ``fps``, ``recipe``, ``scenario``,
+    ``render_variant`` (dicts are stored as JSON) and ``sim_id``. If the block raises, or
+    not every frame was written, nothing appears under ``path``.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        num_frames: int,
+        height: int,
+        width: int,
+        containers: list[str],
+        attrs: Mapping[str, Any],
+    ):
+        if num_frames < 1 or height < 1 or width < 1:
+            raise ValueError(f"bad sequence size T={num_frames} H={height} W={width}")
+        missing = {"seed", "fps", "recipe", "scenario", "render_variant", "sim_id"} - set(attrs)
+        if missing:
+            raise ValueError(f"SequenceWriter attrs missing {sorted(missing)}")
+        self.path = Path(path)
+        self.T, self.H, self.W = num_frames, height, width
+        self.containers = list(containers)
+        self.attrs = dict(attrs)
+        self._written = np.zeros(num_frames, bool)
+        self._has_K = False
+
+    def __enter__(self) -> SequenceWriter:
+        self._ctx = atomic_path(self.path)
+        self._h5 = h5py.File(self._ctx.__enter__(), "w")
+        T, H, W = self.T, self.H, self.W
+        for field in FRAME_FIELDS.values():
+            shape = field.frame_shape(H, W)
+            self._h5.create_dataset(
+                field.path,
+                shape=(T, *shape),
+                dtype=field.dtype,
+                chunks=(1, *shape),
+                compression=COMPRESSION,
+                compression_opts=COMPRESSION_LEVEL,
+                shuffle=field.dtype.itemsize > 1,
+            )
+        for path, (dtype, shape) in PER_FRAME_ARRAYS.items():
+            self._h5.create_dataset(path, shape=(T, *shape), dtype=dtype)
+        for name in self.containers:
+            self._h5.create_dataset(f"poses/{name}", shape=(T, 4, 4), dtype=np.float64)
+        return self
+
+    def write_camera_K(self, K: np.ndarray) -> None:
+        """Camera intrinsics (3, 3) in pixels."""
+        self._h5.create_dataset("camera/K", data=np.asarray(K, np.float64).reshape(3, 3))
+        self._has_K = True
+
+    def write_frame(
+        self,
+        t: int,
+        *,
+        rgb: np.ndarray,
+        thermal: np.ndarray,
+        mask_visible: np.ndarray,
+        mask_full: np.ndarray,
+        depth: np.ndarray,
+        volume: np.ndarray,
+        camera_pose: np.ndarray,
+        poses: Mapping[str, np.ndarray],
+    ) -> None:
+        """Write frame ``t``; arrays are checked against the schema's shapes."""
+        values = {
+            "rgb": rgb,
+            "thermal": thermal,
+            "mask/visible": mask_visible,
+            "mask/full": mask_full,
+            "depth": depth,
+        }
+        for path, field in FRAME_FIELDS.items():
+            arr = np.asarray(values[path])
+            expected = field.frame_shape(self.H, self.W)
+            if arr.shape != expected:
+                raise ValueError(f"{path}: frame shape {arr.shape}, expected {expected}")
+            self._h5[path][t] = arr.astype(field.dtype, copy=False)
+        self._h5["volume"][t] = np.asarray(volume, np.float32).reshape(3)
+        self._h5["camera/pose"][t] = np.asarray(camera_pose, np.float64).reshape(4, 4)
+        if set(poses) != set(self.containers):
+            raise ValueError(f"poses for {sorted(poses)}, expected {sorted(self.containers)}")
+        for name, pose in poses.items():
+            self._h5[f"poses/{name}"][t] = np.asarray(pose, np.float64).reshape(4, 4)
+        self._written[t] = True
+
+    def _finish(self) -> None:
+        if not self._written.all():
+            missing = np.flatnonzero(~self._written)
+            raise RuntimeError(f"{self.path}: frames never written: {missing[:5].tolist()}")
+        if not self._has_K:
+            raise RuntimeError(f"{self.path}: camera intrinsics never written")
+        a = self._h5.attrs
+        a["schema_version"] = SCHEMA_VERSION
+        a["pourbench_version"] = __version__
+        for key, value in self.attrs.items():
+            a[key] = json.dumps(value, sort_keys=True) if key in JSON_ATTRS else value
+        a["complete"] = True  # set last: a reader trusts nothing without it
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        try:
+            if exc_type is None:
+                self._finish()
+        except BaseException as e:
+            self._h5.close()
+            self._ctx.__exit__(type(e), e, e.__traceback__)
+            raise
+        self._h5.close()
+        self._ctx.__exit__(exc_type, exc, tb)
+        return False
+
+
+def write_sequence(
+    path: str | os.PathLike,
+    frames: Mapping[str, np.ndarray],
+    K: np.ndarray,
+    attrs: Mapping[str, Any],
+) -> None:
+    """Write whole arrays as one sequence (tests, small tools).
+
+    Args:
+        frames: ``rgb`` (T,H,W,3), ``thermal`` (T,H,W), ``mask/visible``, ``mask/full``,
+            ``depth`` (T,H,W), ``volume`` (T,3), ``camera/pose`` (T,4,4) and
+            ``poses/<name>`` (T,4,4) for each container.
+    """
+    T, H, W = np.asarray(frames["rgb"]).shape[:3]
+    containers = [k.split("/", 1)[1] for k in frames if k.startswith("poses/")]
+    with SequenceWriter(path, T, H, W, containers, attrs) as w:
+        w.write_camera_K(K)
+        for t in range(T):
+            w.write_frame(
+                t,
+                rgb=frames["rgb"][t],
+                thermal=frames["thermal"][t],
+                mask_visible=frames["mask/visible"][t],
+                mask_full=frames["mask/full"][t],
+                depth=frames["depth"][t],
+                volume=frames["volume"][t],
+                camera_pose=frames["camera/pose"][t],
+                poses={c: frames[f"poses/{c}"][t] for c in containers},
+            )
+
+
+class SequenceReader:
+    """Lazy, process-safe reader of one complete sequence file.
+
+    The HDF5 handle is opened on first use in the current process and reopened after a
+    fork, so a reader created before a DataLoader starts its workers is safe to use in them.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self._h5: h5py.File | None = None
+        self._pid: int | None = None
+        h = self._file()  # fail early on a missing, corrupt or incomplete file
+        self.num_frames, self.height, self.width = h["rgb"].shape[:3]
+        self.attrs = decode_attrs(h.attrs)
+        self.containers = sorted(h["poses"].keys()) if "poses" in h else []
+
+    def _file(self) -> h5py.File:
+        if self._h5 is None or self._pid != os.getpid():
+            try:
+                h = h5py.File(self.path, "r")
+            except (OSError, FileNotFoundError) as e:
+                raise PourbenchError(f"{self.path}: cannot open as HDF5 ({e})") from e
+            if not h.attrs.get("complete", False):
+                h.close()
+                raise PourbenchError(f"{self.path}: sequence is incomplete (no 'complete' attr)")
+            self._h5, self._pid = h, os.getpid()
+        return self._h5
+
+    def __len__(self) -> int:
+        return self.num_frames
+
+    def read(self, key: str, frames: int | slice | np.ndarray = slice(None)) -> np.ndarray:
+        """Read dataset ``key`` (e.g. ``"rgb"``, ``"mask/full"``) at the given frames."""
+        return self._file()[key][frames]
+
+    def camera_K(self) -> np.ndarray:
+        return self._file()["camera/K"][()]
+
+    def close(self) -> None:
+        if self._h5 is not None and self._pid == os.getpid():
+            self._h5.close()
+        self._h5 = None
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_h5"], state["_pid"] = None, None
+        return state
+
+    def __enter__(self) -> SequenceReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def decode_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """Root attributes as Python values, JSON ones decoded."""
+    out: dict[str, Any] = {}
+    for key, value in attrs.items():
+        if isinstance(value, bytes):
+            value = value.decode()
+        if key in JSON_ATTRS and isinstance(value, str):
+            value = json.loads(value)
+        elif isinstance(value, np.generic):
+            value = value.item()
+        out[key] = value
+    return out
