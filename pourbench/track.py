@@ -101,7 +101,9 @@ class TrackWriter:
 
     def write_positions(self, frame: int, positions: np.ndarray) -> None:
         if positions.shape != (self.num_particles, 3):
-            raise ValueError(f"positions shape {positions.shape}, expected ({self.num_particles}, 3)")
+            raise ValueError(
+                f"positions shape {positions.shape}, expected ({self.num_particles}, 3)"
+            )
         self._pos[frame] = positions.astype(np.float16)
         self._written[frame] = True
 

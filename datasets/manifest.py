@@ -1,0 +1,88 @@
+"""The dataset-folder manifest: recipe, seed and one entry per sequence (split, size, checksum).
+
+``DIR/manifest.json`` is rewritten atomically after every finished sequence, so it always
+describes exactly the complete files on disk; a failed scenario is listed with its reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pourbench import __version__
+from pourbench.atomic import write_text_atomic
+from pourbench.datasets.schema import SCHEMA_VERSION
+from pourbench.errors import PourbenchError
+
+MANIFEST_NAME = "manifest.json"
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class SequenceEntry:
+    name: str  # e.g. "seq_000012"
+    split: str  # train | val | test
+    path: str  # relative to the dataset folder
+    scenario_index: int
+    variant_index: int
+    sim_id: str
+    seed: int
+    size_bytes: int
+    sha256: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Failure:
+    scenario_index: int
+    reason: str
+    attempts: int
+
+
+@dataclass
+class Manifest:
+    recipe: dict[str, Any]
+    seed: int
+    sequences: list[SequenceEntry] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    schema_version: int = SCHEMA_VERSION
+    pourbench_version: str = __version__
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["sequences"] = sorted(data["sequences"], key=lambda e: e["name"])
+        data["failures"] = sorted(data["failures"], key=lambda f: f["scenario_index"])
+        return json.dumps(data, indent=1, sort_keys=True)
+
+    def save(self, folder: str | Path) -> None:
+        write_text_atomic(Path(folder) / MANIFEST_NAME, self.to_json())
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Manifest:
+        path = Path(folder) / MANIFEST_NAME
+        try:
+            data = json.loads(path.read_text())
+            return cls(
+                recipe=data["recipe"],
+                seed=int(data["seed"]),
+                sequences=[SequenceEntry(**e) for e in data["sequences"]],
+                failures=[Failure(**f) for f in data.get("failures", [])],
+                schema_version=int(data["schema_version"]),
+                pourbench_version=str(data["pourbench_version"]),
+            )
+        except FileNotFoundError as e:
+            raise PourbenchError(f"{path}: no manifest (is this a pourbench dataset?)") from e
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+            raise PourbenchError(f"{path}: corrupt manifest ({type(e).__name__}: {e})") from e
+
+
+def sha256_of(path: str | Path, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()

@@ -1,0 +1,219 @@
+"""Recipes: TOML files that describe a whole dataset, loaded into validated models.
+
+A recipe names the dataset seed, how many scenarios (simulations) and render variants to
+make, the scenario space the sampler draws from, and the render settings. Unknown keys,
+wrong types and out-of-range values are errors that name the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pourbench.errors import PourbenchError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+Range = Annotated[
+    tuple[float, float], Field(description="[low, high] inclusive; low == high fixes the value")
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SplitFractions(Strict):
+    train: float = Field(0.7, ge=0, le=1, description="fraction of scenarios for training")
+    val: float = Field(0.15, ge=0, le=1, description="fraction of scenarios for validation")
+    test: float = Field(0.15, ge=0, le=1, description="fraction of scenarios for testing")
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> SplitFractions:
+        total = self.train + self.val + self.test
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"train + val + test must be 1 (got {total:g})")
+        return self
+
+
+class DatasetSection(Strict):
+    scenarios: int = Field(
+        ge=1, le=100_000,
+        description="distinct fluid simulations; in 'grid' sampling, 0 < scenarios <= grid size",
+    )
+    variants_per_scenario: int = Field(
+        1, ge=1, le=1000, description="render variants (camera, lights, textures) per simulation"
+    )
+    sampling: Literal["random", "grid"] = Field(
+        "random",
+        description="'random': each scenario draws from the ranges; 'grid': the full factorial "
+        "of sources x targets x fill_levels x motions, in order",
+    )
+    splits: SplitFractions = Field(default_factory=SplitFractions)
+    held_out_shapes: list[str] = Field(
+        default_factory=list,
+        description="container presets seen only in the test split (unseen shapes)",
+    )
+    held_out_backgrounds: list[str] = Field(
+        default_factory=list, description="background names seen only in the test split"
+    )
+
+
+class ScenarioSpace(Strict):
+    sources: list[str] = Field(min_length=1, description="source container presets (pouring cup)")
+    targets: list[str] = Field(min_length=1, description="target container presets (bowls)")
+    fill_levels: list[Annotated[float, Field(gt=0, le=0.95)]] = Field(
+        min_length=1, description="fill fractions of the source; 'random' sampling jitters them"
+    )
+    motions: list[Literal["steady", "fast", "pour_and_return"]] = Field(
+        min_length=1, description="tilt profiles"
+    )
+    max_angle_deg: Range = Field((95.0, 125.0), description="maximum tilt, degrees")
+    temperature_c: Range = Field((45.0, 80.0), description="liquid temperature, degC")
+    viscosity: Range = Field((1.0e-6, 1.0e-6), description="kinematic viscosity, m^2/s")
+    duration_s: float = Field(gt=0, le=60, description="simulated seconds per pour")
+    fps: float = Field(gt=0, le=240, description="video frame rate")
+    particle_radius: float = Field(gt=0.0005, le=0.02, description="SPH particle radius, m")
+
+
+class Recipe(Strict):
+    name: str = Field(min_length=1, description="recipe name")
+    description: str = Field("", description="one line about what this recipe is for")
+    seed: int = Field(ge=0, le=2**63 - 1, description="dataset seed; 0 is a valid seed")
+    dataset: DatasetSection
+    scenario: ScenarioSpace
+    sim: dict[str, Any] = Field(
+        default_factory=dict, description="solver settings passed to the simulator"
+    )
+    render: dict[str, Any] = Field(
+        default_factory=dict, description="render settings (resolution, camera, looks)"
+    )
+
+    @model_validator(mode="after")
+    def _check_parts(self) -> Recipe:
+        unknown = sorted(set(self.dataset.held_out_shapes) - set(self.scenario.sources)
+                         - set(self.scenario.targets))
+        if unknown:
+            raise ValueError(f"dataset.held_out_shapes {unknown} are not in sources or targets")
+        if self.dataset.sampling == "grid" and self.dataset.scenarios > self.grid_size:
+            raise ValueError(
+                f"dataset.scenarios = {self.dataset.scenarios} exceeds the grid of "
+                f"{self.grid_size} combinations"
+            )
+        return self
+
+    @property
+    def grid_size(self) -> int:
+        s = self.scenario
+        return len(s.sources) * len(s.targets) * len(s.fill_levels) * len(s.motions)
+
+    @property
+    def num_sequences(self) -> int:
+        return self.dataset.scenarios * self.dataset.variants_per_scenario
+
+
+def builtin_recipes() -> dict[str, Path]:
+    """Recipes shipped with pourbench, by name (``tiny``, ``small``, ...)."""
+    folder = resources.files("pourbench.datasets")
+    return {
+        Path(p.name).stem: Path(str(p))
+        for p in folder.iterdir()
+        if p.name.endswith(".toml")
+    }
+
+
+def resolve_recipe_path(name_or_path: str | Path) -> Path:
+    """A path to a TOML file, or the name of a built-in recipe."""
+    p = Path(name_or_path)
+    if p.suffix == ".toml" or p.exists():
+        if not p.is_file():
+            raise PourbenchError(f"{p}: recipe file not found")
+        return p
+    builtin = builtin_recipes()
+    if str(name_or_path) in builtin:
+        return builtin[str(name_or_path)]
+    raise PourbenchError(
+        f"{name_or_path}: not a recipe file nor a built-in recipe "
+        f"(built-in: {', '.join(sorted(builtin))})"
+    )
+
+
+def load_recipe(name_or_path: str | Path) -> Recipe:
+    """Load and validate a recipe; any problem raises one-line :class:`PourbenchError`."""
+    path = resolve_recipe_path(name_or_path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise PourbenchError(f"{path}: not valid TOML ({e})") from e
+    return parse_recipe(data, source=str(path))
+
+
+def parse_recipe(data: dict[str, Any], source: str = "recipe") -> Recipe:
+    """Validate a recipe given as a dict (e.g. parsed TOML, or JSON from a manifest)."""
+    try:
+        recipe = Recipe.model_validate(data)
+    except ValidationError as e:
+        raise PourbenchError(f"{source}: {describe_validation_error(e, Recipe)}") from e
+    _validate_parts(recipe, source)
+    return recipe
+
+
+def _validate_parts(recipe: Recipe, source: str) -> None:
+    """Check the [sim] and [render] tables against the models of the parts that own them."""
+    from pourbench.datasets.parts import validate_render_settings, validate_sim_settings
+
+    for section, check in (("sim", validate_sim_settings), ("render", validate_render_settings)):
+        try:
+            check(getattr(recipe, section))
+        except ValidationError as e:
+            raise PourbenchError(f"{source}: {describe_validation_error(e, None, section)}") from e
+        except PourbenchError as e:
+            raise PourbenchError(f"{source}: {section}: {e}") from e
+
+
+def describe_validation_error(
+    error: ValidationError, model: type[BaseModel] | None, prefix: str = ""
+) -> str:
+    """The first problem of a pydantic error as one line: key, problem, what is allowed."""
+    err = error.errors()[0]
+    loc = [str(p) for p in err["loc"]]
+    if prefix:
+        loc = [prefix, *loc]
+    key = ".".join(loc) or "(top level)"
+    more = f" (and {error.error_count() - 1} more problems)" if error.error_count() > 1 else ""
+    if err["type"] == "extra_forbidden":
+        allowed = _allowed_keys(model or error.title, err["loc"][:-1]) if model else []
+        hint = ""
+        close = difflib.get_close_matches(loc[-1], allowed, n=1)
+        if close:
+            hint = f"; did you mean '{close[0]}'?"
+        allowed_s = f" (allowed: {', '.join(allowed)})" if allowed else ""
+        return f"unknown key '{key}'{hint}{allowed_s}{more}"
+    if err["type"] == "missing":
+        return f"missing key '{key}'{more}"
+    got = err.get("input")
+    got_s = f" (got {got!r})" if not isinstance(got, dict | list) else ""
+    return f"{key}: {err['msg'].removeprefix('Value error, ')}{got_s}{more}"
+
+
+def _allowed_keys(model: Any, loc: tuple) -> list[str]:
+    """Field names of the (nested) model at ``loc``, to list in an unknown-key error."""
+    current = model
+    for part in loc:
+        fields = getattr(current, "model_fields", None)
+        if not fields or part not in fields:
+            return []
+        annotation = fields[part].annotation
+        current = annotation if isinstance(annotation, type) else None
+        if current is None:
+            return []
+    fields = getattr(current, "model_fields", None)
+    return sorted(fields) if fields else []
