@@ -1,0 +1,1 @@
+"""Benchmark harness: data loading, training, prediction, scoring and the leaderboard."""
