@@ -6,31 +6,31 @@ tables, and this module checks them against those models so a typo fails at load
 
 from __future__ import annotations
 
-from typing import Any
+from pydantic import BaseModel
 
 from pourbench.errors import PourbenchError
 
 
-def validate_sim_settings(table: dict[str, Any]) -> Any:
-    """The recipe's ``[sim]`` table as the simulator's solver settings model."""
+def sim_settings_model() -> type[BaseModel]:
+    """The simulator's model of the recipe's ``[sim]`` table."""
     from pourbench.sim.scenario import SolverSettings
 
-    return SolverSettings.model_validate(table)
+    return SolverSettings
 
 
-def validate_render_settings(table: dict[str, Any]) -> Any:
-    """The recipe's ``[render]`` table as the renderer's settings model."""
+def render_settings_model() -> type[BaseModel]:
+    """The renderer's model of the recipe's ``[render]`` table."""
     from pourbench.render.variant import RenderSettings
 
-    return RenderSettings.model_validate(table)
+    return RenderSettings
 
 
 def validate_presets(names: list[str], key: str) -> None:
-    """Every container name must be a simulator preset."""
+    """Every container name must be one of the simulator's presets."""
     from pourbench.sim.scenario import PRESETS
 
-    unknown = [n for n in names if n not in PRESETS]
-    if unknown:
-        raise PourbenchError(
-            f"{key}: unknown container {unknown[0]!r} (allowed: {', '.join(sorted(PRESETS))})"
-        )
+    for i, name in enumerate(names):
+        if name not in PRESETS:
+            raise PourbenchError(
+                f"{key}.{i}: unknown container {name!r} (allowed: {', '.join(sorted(PRESETS))})"
+            )

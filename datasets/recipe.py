@@ -103,6 +103,10 @@ class Recipe(Strict):
                          - set(self.scenario.targets))
         if unknown:
             raise ValueError(f"dataset.held_out_shapes {unknown} are not in sources or targets")
+        held = set(self.dataset.held_out_shapes)
+        for key in ("sources", "targets"):
+            if held and set(getattr(self.scenario, key)) <= held:
+                raise ValueError(f"dataset.held_out_shapes holds out every one of scenario.{key}")
         if self.dataset.sampling == "grid" and self.dataset.scenarios > self.grid_size:
             raise ValueError(
                 f"dataset.scenarios = {self.dataset.scenarios} exceeds the grid of "
@@ -167,16 +171,25 @@ def parse_recipe(data: dict[str, Any], source: str = "recipe") -> Recipe:
 
 
 def _validate_parts(recipe: Recipe, source: str) -> None:
-    """Check the [sim] and [render] tables against the models of the parts that own them."""
-    from pourbench.datasets.parts import validate_render_settings, validate_sim_settings
+    """Check container names and the [sim] and [render] tables against their owners' models."""
+    from pourbench.datasets.parts import (
+        render_settings_model,
+        sim_settings_model,
+        validate_presets,
+    )
 
-    for section, check in (("sim", validate_sim_settings), ("render", validate_render_settings)):
+    try:
+        validate_presets(recipe.scenario.sources, "scenario.sources")
+        validate_presets(recipe.scenario.targets, "scenario.targets")
+    except PourbenchError as e:
+        raise PourbenchError(f"{source}: {e}") from e
+    for section, model in (("sim", sim_settings_model()), ("render", render_settings_model())):
         try:
-            check(getattr(recipe, section))
+            model.model_validate(getattr(recipe, section))
         except ValidationError as e:
-            raise PourbenchError(f"{source}: {describe_validation_error(e, None, section)}") from e
-        except PourbenchError as e:
-            raise PourbenchError(f"{source}: {section}: {e}") from e
+            raise PourbenchError(
+                f"{source}: {describe_validation_error(e, model, section)}"
+            ) from e
 
 
 def describe_validation_error(
@@ -185,14 +198,12 @@ def describe_validation_error(
     """The first problem of a pydantic error as one line: key, problem, what is allowed."""
     err = error.errors()[0]
     loc = [str(p) for p in err["loc"]]
-    if prefix:
-        loc = [prefix, *loc]
-    key = ".".join(loc) or "(top level)"
+    key = ".".join([prefix, *loc] if prefix else loc) or "(top level)"
     more = f" (and {error.error_count() - 1} more problems)" if error.error_count() > 1 else ""
     if err["type"] == "extra_forbidden":
-        allowed = _allowed_keys(model or error.title, err["loc"][:-1]) if model else []
+        allowed = _allowed_keys(model, err["loc"][:-1]) if model else []
         hint = ""
-        close = difflib.get_close_matches(loc[-1], allowed, n=1)
+        close = difflib.get_close_matches(str(err["loc"][-1]), allowed, n=1)
         if close:
             hint = f"; did you mean '{close[0]}'?"
         allowed_s = f" (allowed: {', '.join(allowed)})" if allowed else ""

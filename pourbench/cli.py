@@ -85,11 +85,14 @@ def generate(
     progress: bool = typer.Option(True, help="Show progress bars."),
 ) -> None:
     """Generate (or resume) a dataset from a recipe."""
+    from pourbench.datasets.recipe import load_recipe
+
+    loaded = load_recipe(recipe)  # a bad recipe fails here, before anything is written
     try:
         from pourbench.datasets.generate import generate_command
     except ModuleNotFoundError as e:
         _not_yet("generate", e)
-    generate_command(recipe, out, workers=workers, shard=shard, executor=executor,
+    generate_command(loaded, out, workers=workers, shard=shard, executor=executor,
                      address=address, arch=arch, progress=progress)
 
 

@@ -1,0 +1,154 @@
+"""``pourbench generate``: turn a recipe into a dataset folder, resumably and in parallel.
+
+Reads top to bottom: plan the scenarios (this shard's), run them on an executor, rebuild the
+manifest from the per-scenario records after each one, print a summary. Rerunning the same
+command resumes: complete sequences are skipped, interrupted ones are redone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from pourbench.datasets import executors
+from pourbench.datasets.manifest import Failure, Manifest, SequenceEntry
+from pourbench.datasets.recipe import Recipe
+from pourbench.datasets.task import RECORDS, ScenarioRecord, load_record
+from pourbench.errors import PourbenchError
+
+log = logging.getLogger(__name__)
+RECIPE_COPY = "recipe.json"
+
+
+@dataclass
+class Summary:
+    sequences: int
+    failures: int
+    size_bytes: int
+    seconds: float
+    sim_seconds: float
+    render_seconds: float
+
+    def line(self) -> str:
+        return (
+            f"{self.sequences} sequences, {self.failures} failed scenarios, "
+            f"{self.size_bytes / 1e6:.1f} MB, {self.seconds:.0f} s "
+            f"(simulation {self.sim_seconds:.0f} s, rendering {self.render_seconds:.0f} s "
+            f"of worker time)"
+        )
+
+
+def parse_shard(shard: str | None) -> tuple[int, int]:
+    """``"i/N"`` -> (i, N); None -> (0, 1)."""
+    if shard is None:
+        return 0, 1
+    try:
+        i, n = (int(x) for x in shard.split("/"))
+    except ValueError:
+        raise PourbenchError(f"--shard {shard!r}: expected i/N, e.g. 0/4") from None
+    if not (n >= 1 and 0 <= i < n):
+        raise PourbenchError(f"--shard {shard!r}: need 0 <= i < N")
+    return i, n
+
+
+def _claim_folder(out: Path, recipe: Recipe) -> None:
+    """Create ``out`` for this recipe, or check that it already belongs to the same recipe."""
+    out.mkdir(parents=True, exist_ok=True)
+    marker = out / RECIPE_COPY
+    data = recipe.model_dump(mode="json")
+    if marker.exists():
+        if json.loads(marker.read_text()) != data:
+            raise PourbenchError(
+                f"{out}: holds a dataset of a different recipe or seed; choose another --out"
+            )
+    else:
+        from pourbench.atomic import write_text_atomic
+
+        write_text_atomic(marker, json.dumps(data, indent=1, sort_keys=True))
+
+
+def rebuild_manifest(out: Path, recipe: Recipe) -> Manifest:
+    """The manifest of every finished scenario's record found under ``out``."""
+    manifest = Manifest(recipe=recipe.model_dump(mode="json"), seed=recipe.seed)
+    for index in range(recipe.dataset.scenarios):
+        record = load_record(out, index)
+        if record is None:
+            continue
+        if record.status == "ok":
+            manifest.sequences.extend(SequenceEntry(**s) for s in record.sequences)
+        else:
+            manifest.failures.append(Failure(index, record.reason, record.attempts))
+    manifest.save(out)
+    return manifest
+
+
+def generate(
+    recipe: Recipe,
+    out: str | Path,
+    *,
+    workers: int = 1,
+    shard: str | None = None,
+    executor: str = "local",
+    address: str | None = None,
+    arch: str = "auto",
+    progress: bool = True,
+) -> Summary:
+    """Generate (or resume) ``recipe`` into ``out``; return the summary."""
+    out = Path(out)
+    if executor not in ("local", "ray"):
+        raise PourbenchError(f"--executor {executor!r}: allowed: local, ray")
+    i, n = parse_shard(shard)
+    _claim_folder(out, recipe)
+    indices = [s for s in range(recipe.dataset.scenarios) if s % n == i]
+    todo = [s for s in indices if load_record(out, s) is None]
+    k = recipe.dataset.variants_per_scenario
+    log.info(
+        "%s: %d scenarios x %d variants in this shard, %d already done",
+        recipe.name, len(indices), k, len(indices) - len(todo),
+    )
+    data = recipe.model_dump(mode="json")
+    if executor == "ray":
+        records = executors.run_ray(data, str(out), todo, arch, address)
+    elif workers > 1 and len(todo) > 1:
+        records = executors.run_pool(data, str(out), todo, arch, workers)
+    else:
+        records = executors.run_serial(data, str(out), todo, arch)
+
+    start = time.perf_counter()
+    sim_s = render_s = 0.0
+    bar = tqdm(total=len(indices) * k, initial=(len(indices) - len(todo)) * k,
+               unit="seq", desc=f"generate {recipe.name}", disable=not progress)
+    with bar:
+        for data_record in records:
+            record = ScenarioRecord(**data_record)
+            if record.status != "ok":
+                log.warning("scenario %d failed: %s", record.scenario_index, record.reason)
+            sim_s += record.sim_seconds
+            render_s += record.render_seconds
+            rebuild_manifest(out, recipe)
+            bar.update(k)
+    manifest = rebuild_manifest(out, recipe)
+    return Summary(
+        sequences=len(manifest.sequences),
+        failures=len(manifest.failures),
+        size_bytes=sum(p.stat().st_size for p in out.rglob("*.h5")),
+        seconds=time.perf_counter() - start,
+        sim_seconds=sim_s,
+        render_seconds=render_s,
+    )
+
+
+def generate_command(recipe: Recipe, out: Path, **options) -> None:
+    """CLI verb: generate and print the summary line."""
+    summary = generate(recipe, out, **options)
+    print(f"{out}: {summary.line()}")
+    if summary.failures:
+        raise PourbenchError(f"{out}: {summary.failures} scenario(s) failed; see manifest.json", 1)
+
+
+__all__ = ["generate", "generate_command", "rebuild_manifest", "Summary", "RECORDS"]

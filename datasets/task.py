@@ -1,0 +1,162 @@
+"""One scenario's work: simulate once (cached), render every variant, record the result.
+
+A task is self-contained and idempotent: it skips what is already complete on disk, so a
+rerun after a crash, a Ctrl-C or a SIGKILL redoes only what is missing. It runs the same
+in the parent process, in a local worker process or as a Ray task.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pourbench.atomic import TMP_MARK, write_text_atomic
+from pourbench.datasets.manifest import SequenceEntry, sha256_of
+from pourbench.datasets.recipe import Recipe, parse_recipe
+from pourbench.datasets.sampler import (
+    sample_render_variant,
+    sample_scenario,
+    scenario_split,
+    sequence_number,
+    variant_seed,
+)
+from pourbench.track import is_complete_track
+
+log = logging.getLogger(__name__)
+
+#: Time-step scales tried in turn when a simulation turns out unstable (NaN, leak, blow-up).
+DT_SCALES = (1.0, 0.5, 0.25)
+RECORDS = "records"
+
+
+@dataclass
+class ScenarioRecord:
+    """What a finished scenario task leaves behind (``DIR/records/scenario_XXXXXX.json``)."""
+
+    scenario_index: int
+    status: str  # "ok" | "failed"
+    sequences: list[dict] = field(default_factory=list)
+    reason: str = ""
+    attempts: int = 0
+    sim_seconds: float = 0.0
+    render_seconds: float = 0.0
+
+
+def sim_id(index: int) -> str:
+    return f"sim_{index:06d}"
+
+
+def record_path(out: Path, index: int) -> Path:
+    return out / RECORDS / f"scenario_{index:06d}.json"
+
+
+def load_record(out: Path, index: int) -> ScenarioRecord | None:
+    """The record of a finished scenario whose files are all still on disk, else None."""
+    path = record_path(out, index)
+    try:
+        record = ScenarioRecord(**json.loads(path.read_text()))
+    except (FileNotFoundError, json.JSONDecodeError, TypeError):
+        return None
+    if record.status == "ok" and not all((out / s["path"]).is_file() for s in record.sequences):
+        return None
+    return record
+
+
+def _clean_debris(paths: list[Path]) -> None:
+    """Remove temporary files left by a killed writer of exactly these outputs."""
+    for final in paths:
+        for tmp in final.parent.glob(f"{final.name}{TMP_MARK}*"):
+            tmp.unlink(missing_ok=True)
+
+
+def _simulate(recipe: Recipe, index: int, sim_path: Path, arch: str) -> tuple[float, int]:
+    """Simulate scenario ``index`` into ``sim_path``, retrying unstable runs with smaller steps.
+
+    Returns (seconds, attempts). Raises ``SimulationUnstable`` after the last attempt.
+    """
+    from pourbench.sim import SimulationUnstable, simulate_pour
+
+    scenario = sample_scenario(recipe, index)
+    start = time.perf_counter()
+    for attempt, scale in enumerate(DT_SCALES, 1):
+        try:
+            simulate_pour(scenario, sim_path, arch=arch, progress=False, dt_scale=scale)
+            return time.perf_counter() - start, attempt
+        except SimulationUnstable as e:
+            log.warning("%s: unstable at dt_scale %g (%s)", sim_id(index), scale, e)
+            if attempt == len(DT_SCALES):
+                raise
+    raise AssertionError("unreachable")
+
+
+def run_scenario(recipe_data: dict[str, Any], out: str, index: int, arch: str) -> dict:
+    """Simulate scenario ``index`` once and render all its variants; return its record as a dict.
+
+    Takes plain data (recipe as a dict, paths as strings) so it can cross process and
+    machine boundaries. Already complete outputs are reused.
+    """
+    from pourbench.sim import SimulationUnstable
+
+    recipe = parse_recipe(recipe_data)
+    out_dir = Path(out)
+    done = load_record(out_dir, index)
+    if done is not None:
+        return asdict(done)
+    split = scenario_split(recipe, index)
+    sim_path = out_dir / "sims" / f"{sim_id(index)}.h5"
+    k = recipe.dataset.variants_per_scenario
+    seq_paths = [
+        out_dir / split / f"seq_{sequence_number(recipe, index, v):06d}.h5" for v in range(k)
+    ]
+    _clean_debris([sim_path, *seq_paths])
+
+    record = ScenarioRecord(scenario_index=index, status="ok")
+    if not is_complete_track(sim_path):
+        try:
+            record.sim_seconds, record.attempts = _simulate(recipe, index, sim_path, arch)
+        except SimulationUnstable as e:
+            record.status, record.reason, record.attempts = "failed", str(e), len(DT_SCALES)
+            write_text_atomic(record_path(out_dir, index), json.dumps(asdict(record)))
+            return asdict(record)
+
+    from pourbench.datasets.render_track import render_sequence
+    from pourbench.render import TrackRenderer
+
+    scenario = sample_scenario(recipe, index).model_dump(mode="json")
+    renderer = None
+    try:
+        for v, path in enumerate(seq_paths):
+            variant = sample_render_variant(recipe, index, v)
+            if not path.is_file():
+                renderer = renderer or TrackRenderer(variant.width, variant.height)
+                attrs = {
+                    "seed": variant_seed(recipe, index, v),
+                    "recipe": recipe.model_dump(mode="json"),
+                    "scenario": scenario,
+                    "sim_id": sim_id(index),
+                }
+                record.render_seconds += render_sequence(sim_path, variant, path, attrs, renderer)
+            entry = SequenceEntry(
+                name=path.stem,
+                split=split,
+                path=str(path.relative_to(out_dir)),
+                scenario_index=index,
+                variant_index=v,
+                sim_id=sim_id(index),
+                seed=variant_seed(recipe, index, v),
+                size_bytes=path.stat().st_size,
+                sha256=sha256_of(path),
+                params={"scenario": scenario, "render_variant": variant.model_dump(mode="json")},
+            )
+            record.sequences.append(asdict(entry))
+    finally:
+        if renderer is not None:
+            renderer.close()
+    write_text_atomic(record_path(out_dir, index), json.dumps(asdict(record)))
+    log.debug("scenario %d done in pid %d", index, os.getpid())
+    return asdict(record)
