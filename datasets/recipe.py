@@ -7,7 +7,6 @@ wrong types and out-of-range values are errors that name the key and what is all
 
 from __future__ import annotations
 
-import difflib
 import sys
 from importlib import resources
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from pourbench.errors import PourbenchError
+from pourbench.errors import PourbenchError, describe_validation_error
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -190,41 +189,3 @@ def _validate_parts(recipe: Recipe, source: str) -> None:
             raise PourbenchError(
                 f"{source}: {describe_validation_error(e, model, section)}"
             ) from e
-
-
-def describe_validation_error(
-    error: ValidationError, model: type[BaseModel] | None, prefix: str = ""
-) -> str:
-    """The first problem of a pydantic error as one line: key, problem, what is allowed."""
-    err = error.errors()[0]
-    loc = [str(p) for p in err["loc"]]
-    key = ".".join([prefix, *loc] if prefix else loc) or "(top level)"
-    more = f" (and {error.error_count() - 1} more problems)" if error.error_count() > 1 else ""
-    if err["type"] == "extra_forbidden":
-        allowed = _allowed_keys(model, err["loc"][:-1]) if model else []
-        hint = ""
-        close = difflib.get_close_matches(str(err["loc"][-1]), allowed, n=1)
-        if close:
-            hint = f"; did you mean '{close[0]}'?"
-        allowed_s = f" (allowed: {', '.join(allowed)})" if allowed else ""
-        return f"unknown key '{key}'{hint}{allowed_s}{more}"
-    if err["type"] == "missing":
-        return f"missing key '{key}'{more}"
-    got = err.get("input")
-    got_s = f" (got {got!r})" if not isinstance(got, dict | list) else ""
-    return f"{key}: {err['msg'].removeprefix('Value error, ')}{got_s}{more}"
-
-
-def _allowed_keys(model: Any, loc: tuple) -> list[str]:
-    """Field names of the (nested) model at ``loc``, to list in an unknown-key error."""
-    current = model
-    for part in loc:
-        fields = getattr(current, "model_fields", None)
-        if not fields or part not in fields:
-            return []
-        annotation = fields[part].annotation
-        current = annotation if isinstance(annotation, type) else None
-        if current is None:
-            return []
-    fields = getattr(current, "model_fields", None)
-    return sorted(fields) if fields else []
