@@ -1,0 +1,88 @@
+"""Ground truth of a benchmark split: a folder of schema-v1 sequence files.
+
+``DIR/test/seq_XXXXXX.h5``; the sequence name is the file stem. Detection is scored on
+``mask/visible`` (water is the front-most surface), tracking on ``mask/full`` (water anywhere
+along the ray, occluded included).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from pourbench.atomic import is_temporary
+from pourbench.datasets.sequence import SequenceReader
+from pourbench.errors import PourbenchError
+
+#: Task name -> mask dataset in a sequence file.
+TASK_TARGETS = {"detection": "mask/visible", "tracking": "mask/full"}
+
+
+def target_of(task: str) -> str:
+    """The mask dataset scored for ``task``."""
+    try:
+        return TASK_TARGETS[task]
+    except KeyError:
+        raise PourbenchError(f"unknown task {task!r}; allowed: {', '.join(TASK_TARGETS)}") from None
+
+
+class GroundTruth:
+    """The sequences of one split, opened lazily, in name order.
+
+    Args:
+        folder: e.g. ``DIR/test``; every ``seq_*.h5`` in it is part of the split
+            (temporary debris of killed writers is ignored).
+
+    Raises:
+        PourbenchError: the folder is missing, holds no sequence, or a file is unreadable or
+            incomplete.
+    """
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder)
+        if not self.folder.is_dir():
+            raise PourbenchError(f"{self.folder}: ground-truth folder not found")
+        files = sorted(
+            p for p in self.folder.glob("seq_*.h5") if p.is_file() and not is_temporary(p)
+        )
+        if not files:
+            raise PourbenchError(f"{self.folder}: no seq_*.h5 sequence files")
+        self.files: dict[str, Path] = {p.stem: p for p in files}
+        self._shapes: dict[str, tuple[int, int, int]] = {}
+        for name, path in self.files.items():
+            with SequenceReader(path) as r:
+                self._shapes[name] = (r.num_frames, r.height, r.width)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.files)
+
+    def shape(self, name: str) -> tuple[int, int, int]:
+        """(T, H, W) of sequence ``name``."""
+        return self._shapes[name]
+
+    def iter_masks(
+        self, name: str, task: str, frames_per_chunk: int
+    ) -> Iterator[tuple[slice, np.ndarray]]:
+        """Yield (frame slice, bool (t, H, W) target mask) over the sequence, chunk by chunk."""
+        key = target_of(task)
+        T = self._shapes[name][0]
+        with SequenceReader(self.files[name]) as r:
+            for start in range(0, T, frames_per_chunk):
+                frames = slice(start, min(T, start + frames_per_chunk))
+                yield frames, np.asarray(r.read(key, frames), dtype=bool)
+
+    def fingerprint(self) -> str:
+        """sha256 over the sorted ``name<TAB>size`` lines of the split's files.
+
+        Cheap (no file content is read) and enough to tell two different splits apart in
+        results that are meant to be compared.
+        """
+        h = hashlib.sha256()
+        for name, path in self.files.items():
+            h.update(f"{name}\t{path.stat().st_size}\n".encode())
+        return h.hexdigest()

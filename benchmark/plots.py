@@ -1,0 +1,46 @@
+"""Figures of the scorer: precision-recall curves, drawn off-screen (Agg, no pyplot state)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from pourbench.atomic import atomic_path
+from pourbench.benchmark.metrics import THRESHOLD, PRCurve
+
+
+def plot_pr_curves(
+    curves: Sequence[tuple[str, PRCurve, float]],
+    path: str | os.PathLike,
+    title: str,
+) -> None:
+    """Draw precision against recall, one step curve per entry, and save a PNG atomically.
+
+    Args:
+        curves: (label, curve, average precision) per entry; the AP goes in the legend.
+        path: output PNG file.
+        title: figure title (e.g. the task).
+    """
+    fig = Figure(figsize=(5.0, 4.5), dpi=120)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for label, curve, ap in curves:
+        if len(curve.recall) == 0:
+            continue
+        # AP = sum (R_n - R_{n-1}) P_n: precision P_n holds on (R_{n-1}, R_n].
+        recall = np.concatenate([[0.0], curve.recall])
+        prec = np.concatenate([[curve.precision[0]], curve.precision])
+        (line,) = ax.plot(recall, prec, drawstyle="steps-pre", label=f"{label} (AP {ap:.3f})")
+        at = int(np.searchsorted(-curve.thresholds, -THRESHOLD, side="right")) - 1
+        if at >= 0:  # the operating point at threshold 0.5
+            ax.plot(curve.recall[at], curve.precision[at], "o", color=line.get_color())
+    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="recall", ylabel="precision", title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left", fontsize="small")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
