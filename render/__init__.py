@@ -1,0 +1,22 @@
+"""pourbench.render: particle tracks -> rgb, thermal, liquid masks and depth (headless pyrender).
+
+``PYOPENGL_PLATFORM`` defaults to ``egl`` here, before anything imports OpenGL, so rendering
+runs without a display (Mesa llvmpipe on CPU, NVIDIA EGL on GPU machines). The renderer itself
+(and so pyrender/OpenGL) is imported lazily, on first use of ``TrackRenderer``/``FramePasses``.
+"""
+
+import os
+
+os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+
+from pourbench.render.variant import RenderSettings, RenderVariant, sample_variant  # noqa: E402
+
+__all__ = ["FramePasses", "RenderSettings", "RenderVariant", "TrackRenderer", "sample_variant"]
+
+
+def __getattr__(name: str):
+    if name in ("TrackRenderer", "FramePasses"):
+        from pourbench.render import renderer
+
+        return getattr(renderer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

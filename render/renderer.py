@@ -1,0 +1,188 @@
+"""TrackRenderer: particle track + render variant -> frames with ground truth (FramePasses).
+
+Per frame: the liquid surface is extracted from the particles (``surface``), the container
+poses are set, and three pyrender passes run on one reused offscreen renderer:
+
+1. colour (lit, textured, alpha-blended glass and liquid) -> ``rgb``;
+2. flat segmentation of the liquid alone -> its depth;
+3. flat segmentation of everything but the liquid -> front-most solid label and its depth.
+
+Masks come from comparing 2 and 3, depth is the nearer of the two, and the thermal image is
+computed from the labels (``thermal``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pyrender
+
+from pourbench.render.scene import PourScene
+from pourbench.render.surface import extract_surface
+from pourbench.render.thermal import container_warmth, scene_temperature, thermal_sensor
+from pourbench.render.variant import RenderVariant
+from pourbench.track import TrackHeader
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LIQUID_TEMPERATURE_C = 60.0
+# liquid counts as front-most when it is no more than this behind the nearest solid (metres)
+VISIBLE_TOLERANCE_M = 1e-4
+
+
+@dataclass
+class FramePasses:
+    """All outputs of one frame.
+
+    Attributes:
+        rgb: (H, W, 3) uint8 colour image.
+        thermal: (H, W) uint16 apparent temperature, centi-kelvin.
+        mask_visible: (H, W) bool, liquid is the front-most surface.
+        mask_full: (H, W) bool, liquid anywhere along the pixel's ray (occluded included).
+        depth: (H, W) float16 metres along the optical axis, inf where nothing.
+        camera_pose: (4, 4) float64 camera-to-world, OpenGL convention.
+        volume: (3,) float32 ml in source, target, spilled.
+        container_poses: name -> (4, 4) float64 local-to-world.
+    """
+
+    rgb: np.ndarray
+    thermal: np.ndarray
+    mask_visible: np.ndarray
+    mask_full: np.ndarray
+    depth: np.ndarray
+    camera_pose: np.ndarray
+    volume: np.ndarray
+    container_poses: dict[str, np.ndarray]
+
+
+def liquid_masks(
+    liquid_depth: np.ndarray, solid_depth: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(visible, full) bool masks from the liquid-only and liquid-free depths (0 = nothing)."""
+    full = liquid_depth > 0
+    visible = full & ((solid_depth <= 0) | (liquid_depth <= solid_depth + VISIBLE_TOLERANCE_M))
+    return visible, full
+
+
+def liquid_temperature_c(header: TrackHeader) -> float:
+    """Liquid temperature from the scenario (``scenario["liquid"]["temperature_c"]``), °C."""
+    liquid = header.scenario.get("liquid", {}) if isinstance(header.scenario, dict) else {}
+    return float(liquid.get("temperature_c", DEFAULT_LIQUID_TEMPERATURE_C))
+
+
+PositionsSource = Callable[[int], np.ndarray] | np.ndarray
+
+
+class TrackRenderer:
+    """Renders tracks with one reused headless (EGL) pyrender renderer; ``close()`` when done.
+
+    Usage::
+
+        with TrackRenderer(320, 240) as r:
+            for passes in r.render_track(header, reader.positions, variant):
+                ...
+    """
+
+    def __init__(self, width: int, height: int):
+        self.width, self.height = int(width), int(height)
+        self._renderer = pyrender.OffscreenRenderer(self.width, self.height)
+        self._K: np.ndarray | None = None
+
+    @property
+    def K(self) -> np.ndarray:
+        """(3, 3) intrinsics of the variant being (or last) rendered."""
+        if self._K is None:
+            raise RuntimeError("K is known once render_track has started")
+        return self._K.copy()
+
+    def render_track(
+        self,
+        header: TrackHeader,
+        positions_fn: PositionsSource,
+        variant: RenderVariant,
+        frames: Iterable[int] | None = None,
+    ) -> Iterator[FramePasses]:
+        """Yield ``FramePasses`` for each frame of the track.
+
+        Args:
+            header: the track header (containers, fps, particle radius, volumes, scenario).
+            positions_fn: f -> (N, 3) particle positions in metres, or an array (F, N, 3).
+            variant: the render variant; its width/height must match the renderer.
+            frames: frame indices to render (default: all).
+        """
+        if (variant.width, variant.height) != (self.width, self.height):
+            raise ValueError(
+                f"variant is {variant.width}x{variant.height}, renderer {self.width}x{self.height}"
+            )
+        if isinstance(positions_fn, np.ndarray):
+            array = positions_fn
+            positions_fn = array.__getitem__
+        world = PourScene(header, variant)
+        self._K = world.K
+        roles = [c.role for c in header.containers]
+        materials = [c.material for c in header.containers]
+        warmth = container_warmth(np.asarray(header.volume), roles, materials, header.fps,
+                                  variant.thermal)
+        liquid_c = liquid_temperature_c(header)
+        frames = range(header.num_frames) if frames is None else frames
+        for f in frames:
+            yield self._render_frame(world, header, positions_fn(f), f, warmth[f], materials,
+                                     liquid_c)
+
+    def _render_frame(self, world: PourScene, header, positions, f, warmth, materials, liquid_c):
+        v = world.variant
+        s = v.surface
+        surface = extract_surface(
+            positions, header.particle_radius, cell_scale=s.cell_scale,
+            smoothing_cells=s.smoothing_cells, iso_level=s.iso_level, max_cells=s.max_cells,
+        )
+        world.update(f, surface)
+        r = self._renderer
+        rgb, _ = r.render(world.scene)
+        if world.liquid_node is not None:
+            _, liquid_depth = r.render(
+                world.scene, flags=pyrender.RenderFlags.SEG,
+                seg_node_map={world.liquid_node: 255},
+            )
+        else:
+            liquid_depth = np.zeros((self.height, self.width), np.float32)
+        labels_rgb, solid_depth = r.render(
+            world.scene, flags=pyrender.RenderFlags.SEG, seg_node_map=world.seg_solid
+        )
+        labels = labels_rgb[..., 0]
+        visible, full = liquid_masks(liquid_depth, solid_depth)
+        near = np.where(
+            (liquid_depth > 0) & ((solid_depth <= 0) | (liquid_depth < solid_depth)),
+            liquid_depth, solid_depth,
+        )
+        depth = np.where(near > 0, near, np.inf).astype(np.float16)
+        apparent = scene_temperature(labels, visible, liquid_depth, solid_depth, warmth,
+                                     materials, liquid_c, v.thermal)
+        rng = np.random.default_rng([v.seed, f])
+        thermal = thermal_sensor(apparent, v.thermal, rng)
+        return FramePasses(
+            rgb=np.ascontiguousarray(rgb),
+            thermal=thermal,
+            mask_visible=visible,
+            mask_full=full,
+            depth=depth,
+            camera_pose=world.camera_pose.copy(),
+            volume=np.asarray(header.volume[f], np.float32),
+            container_poses={c.name: np.asarray(c.poses[f], np.float64)
+                             for c in header.containers},
+        )
+
+    def close(self) -> None:
+        """Release the GL context; the renderer cannot be used afterwards."""
+        if self._renderer is not None:
+            self._renderer.delete()
+            self._renderer = None
+
+    def __enter__(self) -> TrackRenderer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

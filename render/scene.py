@@ -1,0 +1,282 @@
+"""The pyrender scene of one (track, variant): table, background wall, containers, lights, camera.
+
+Built once per variant; per frame only container poses change and the liquid node is replaced.
+This module imports pyrender: import it only through ``pourbench.render`` (which selects EGL).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyrender
+import trimesh
+
+from pourbench.render.surface import SurfaceMesh
+from pourbench.render.textures import make_texture
+from pourbench.render.thermal import LABEL_BACKGROUND, LABEL_CONTAINER0, LABEL_TABLE
+from pourbench.render.variant import ContainerLook, RenderVariant, TextureSpec
+from pourbench.track import TrackHeader
+
+Z_NEAR, Z_FAR = 0.02, 30.0
+TABLE_SIZE_M = 4.0
+TABLE_TILE_M = 0.6
+WALL_DISTANCE_M = 1.2
+WALL_WIDTH_M, WALL_HEIGHT_M = 5.0, 3.0
+# the liquid node's origin is put this far behind the camera so pyrender's back-to-front sort
+# of transparent nodes draws it before glass containers (glass then blends over it)
+LIQUID_SORT_OFFSET_M = 50.0
+
+
+def look_at(eye: np.ndarray, target: np.ndarray, up=(0.0, 1.0, 0.0)) -> np.ndarray:
+    """(4, 4) camera-to-world pose, OpenGL convention (camera looks along its -z, y up)."""
+    z = eye - target
+    z = z / np.linalg.norm(z)
+    x = np.cross(np.asarray(up, float), z)
+    if np.linalg.norm(x) < 1e-9:
+        x = np.cross([0.0, 0.0, 1.0], z)
+    x /= np.linalg.norm(x)
+    y = np.cross(z, x)
+    pose = np.eye(4)
+    pose[:3, 0], pose[:3, 1], pose[:3, 2], pose[:3, 3] = x, y, z, eye
+    return pose
+
+
+def intrinsics(width: int, height: int, yfov_rad: float) -> np.ndarray:
+    """(3, 3) pinhole K for pixel centres at integer coordinates, image y down.
+
+    Applies to camera-frame points in the OpenCV convention, i.e. the OpenGL camera frame with
+    y and z negated: u = fx * x / -z + cx, v = -fy * y / -z + cy for OpenGL (x, y, z).
+    """
+    f = 0.5 * height / np.tan(0.5 * yfov_rad)
+    return np.array([[f, 0.0, (width - 1) / 2], [0.0, f, (height - 1) / 2], [0.0, 0.0, 1.0]])
+
+
+def _transform(points: np.ndarray, pose: np.ndarray) -> np.ndarray:
+    return points @ pose[:3, :3].T + pose[:3, 3]
+
+
+def scene_frame(header: TrackHeader) -> tuple[np.ndarray, np.ndarray]:
+    """Anchor point (3,) (centre of the containers' box over the track) and the pour
+    direction u (3,), horizontal unit vector from source to target at frame 0."""
+    F = header.num_frames
+    pts = []
+    for c in header.containers:
+        for f in sorted({0, F // 2, max(F - 1, 0)}):
+            pts.append(_transform(c.vertices, c.poses[f]))
+    pts = np.concatenate(pts) if pts else np.zeros((1, 3))
+    anchor = 0.5 * (pts.min(axis=0) + pts.max(axis=0))
+    anchor[1] = max(anchor[1], header.table_height)
+    centres = {c.role: _transform(c.vertices, c.poses[0]).mean(axis=0) for c in header.containers}
+    u = np.array([1.0, 0.0, 0.0])
+    if "source" in centres and "target" in centres:
+        d = centres["target"] - centres["source"]
+        d[1] = 0.0
+        if np.linalg.norm(d) > 1e-6:
+            u = d / np.linalg.norm(d)
+    return anchor, u
+
+
+def camera_pose(header: TrackHeader, variant: RenderVariant) -> np.ndarray:
+    """(4, 4) camera-to-world pose from the variant's azimuth/elevation/distance (see
+    ``CameraSettings``: azimuth 0 is the side view with the source on the left)."""
+    anchor, u = scene_frame(header)
+    cam = variant.camera
+    y = np.array([0.0, 1.0, 0.0])
+    side = np.cross(u, y)
+    az, el = np.deg2rad(cam.azimuth_deg), np.deg2rad(cam.elevation_deg)
+    h = np.cos(az) * side + np.sin(az) * u
+    target = anchor + np.asarray(cam.look_at_offset_m)
+    eye = target + cam.distance_m * (np.cos(el) * h + np.sin(el) * y)
+    return look_at(eye, target)
+
+
+def _texture(image: np.ndarray) -> pyrender.Texture:
+    sampler = pyrender.Sampler(
+        magFilter=pyrender.constants.GLTF.LINEAR,
+        minFilter=pyrender.constants.GLTF.LINEAR_MIPMAP_LINEAR,
+        wrapS=pyrender.constants.GLTF.REPEAT,
+        wrapT=pyrender.constants.GLTF.REPEAT,
+    )
+    return pyrender.Texture(source=image, source_channels="RGB", sampler=sampler)
+
+
+def _quad(corners: np.ndarray, uv: np.ndarray, material) -> pyrender.Mesh:
+    """Two-triangle quad, corners (4, 3) counter-clockwise seen from its front."""
+    normal = np.cross(corners[1] - corners[0], corners[2] - corners[0])
+    normal /= np.linalg.norm(normal)
+    prim = pyrender.Primitive(
+        positions=corners.astype(np.float32),
+        normals=np.repeat(normal[None], 4, axis=0).astype(np.float32),
+        texcoord_0=uv.astype(np.float32),
+        indices=np.array([[0, 1, 2], [0, 2, 3]], np.uint32),
+        material=material,
+    )
+    return pyrender.Mesh([prim])
+
+
+def _textured_material(spec: TextureSpec, roughness: float) -> pyrender.MetallicRoughnessMaterial:
+    return pyrender.MetallicRoughnessMaterial(
+        baseColorTexture=_texture(make_texture(spec)),
+        metallicFactor=0.0,
+        roughnessFactor=roughness,
+    )
+
+
+def _cylindrical_uv(vertices: np.ndarray, faces: np.ndarray, height: float):
+    """Unshared vertices with cylindrical UVs (u around the local y axis, seam fixed per face)."""
+    v = vertices[faces.reshape(-1)]
+    u = (np.arctan2(v[:, 2], v[:, 0]) / (2 * np.pi)) % 1.0
+    u = u.reshape(-1, 3)
+    wrap = (u.max(axis=1) - u.min(axis=1)) > 0.5
+    u[wrap] = np.where(u[wrap] < 0.5, u[wrap] + 1.0, u[wrap])
+    uv = np.stack([u.reshape(-1), v[:, 1] / max(height, 1e-6)], axis=1)
+    return v, uv
+
+
+def container_mesh(vertices, faces, material: str, look: ContainerLook) -> pyrender.Mesh:
+    """pyrender mesh of a container in its local frame with a material from its kind and look.
+
+    Open (non-watertight) meshes get back faces added, so the culled geometry passes still
+    see their inside.
+    """
+    tm = trimesh.Trimesh(np.asarray(vertices, np.float64), np.asarray(faces), process=False)
+    faces = np.asarray(faces)
+    if not tm.is_watertight:
+        faces = np.concatenate([faces, faces[:, ::-1]])
+        tm = trimesh.Trimesh(tm.vertices, faces, process=False)
+    normals = tm.vertex_normals
+    color = np.asarray(look.color)
+    if material == "glass":
+        mat = pyrender.MetallicRoughnessMaterial(
+            baseColorFactor=[*look.glass_tint, look.glass_alpha],
+            metallicFactor=0.0, roughnessFactor=0.05, alphaMode="BLEND", doubleSided=True,
+        )
+    elif material == "metal":
+        grey = 0.75 * np.full(3, 0.8) + 0.25 * color
+        mat = pyrender.MetallicRoughnessMaterial(
+            baseColorFactor=[*grey, 1.0], metallicFactor=1.0, roughnessFactor=0.3,
+            doubleSided=True,
+        )
+    else:
+        rough = look.roughness * (0.5 if material == "plastic" else 1.0)
+        if look.pattern.kind == "plain":
+            mat = pyrender.MetallicRoughnessMaterial(
+                baseColorFactor=[*color, 1.0], metallicFactor=0.0, roughnessFactor=rough,
+                doubleSided=True,
+            )
+        else:
+            mat = _textured_material(look.pattern, rough)
+            mat.doubleSided = True
+            height = float(np.ptp(tm.vertices[:, 1]))
+            pos, uv = _cylindrical_uv(tm.vertices, faces, height)
+            prim = pyrender.Primitive(
+                positions=pos.astype(np.float32),
+                normals=normals[faces.reshape(-1)].astype(np.float32),
+                texcoord_0=uv.astype(np.float32),
+                indices=np.arange(len(pos), dtype=np.uint32).reshape(-1, 3),
+                material=mat,
+            )
+            return pyrender.Mesh([prim])
+    prim = pyrender.Primitive(
+        positions=tm.vertices.astype(np.float32), normals=normals.astype(np.float32),
+        indices=faces.astype(np.uint32), material=mat,
+    )
+    return pyrender.Mesh([prim])
+
+
+class PourScene:
+    """pyrender scene for one track and variant; ``update(frame, surface)`` moves it in time."""
+
+    def __init__(self, header: TrackHeader, variant: RenderVariant):
+        self.header = header
+        self.variant = variant
+        self.camera_pose = camera_pose(header, variant)
+        self.K = intrinsics(variant.width, variant.height, np.deg2rad(variant.camera.yfov_deg))
+        self.scene = pyrender.Scene(
+            bg_color=[0.5, 0.5, 0.5, 1.0], ambient_light=[variant.ambient_light] * 3
+        )
+        self.seg_solid: dict = {}
+        self._add_table_and_wall()
+        self.container_nodes = []
+        for i, c in enumerate(header.containers):
+            look = variant.containers.get(c.role, variant.containers["static"])
+            mesh = container_mesh(c.vertices, c.faces, c.material, look)
+            node = self.scene.add(mesh, pose=c.poses[0], name=f"container_{c.name}")
+            self.container_nodes.append(node)
+            self.seg_solid[node] = LABEL_CONTAINER0 + i
+        self._add_lights()
+        cam = pyrender.PerspectiveCamera(
+            yfov=np.deg2rad(variant.camera.yfov_deg), znear=Z_NEAR, zfar=Z_FAR,
+            aspectRatio=variant.width / variant.height,
+        )
+        self.scene.add(cam, pose=self.camera_pose)
+        lv = variant.liquid
+        self.liquid_material = pyrender.MetallicRoughnessMaterial(
+            baseColorFactor=[*lv.color, lv.alpha], metallicFactor=0.0, roughnessFactor=lv.roughness,
+            alphaMode="BLEND" if lv.alpha < 1.0 else "OPAQUE",
+        )
+        forward = self.camera_pose[:3, 2]  # camera +z points backwards
+        self._liquid_origin = self.camera_pose[:3, 3] + LIQUID_SORT_OFFSET_M * forward
+        self.liquid_node = None
+
+    def _add_table_and_wall(self) -> None:
+        anchor, _ = scene_frame(self.header)
+        y0 = self.header.table_height
+        half = TABLE_SIZE_M / 2
+        ax, az = anchor[0], anchor[2]
+        table = np.array([[ax - half, y0, az + half], [ax + half, y0, az + half],
+                          [ax + half, y0, az - half], [ax - half, y0, az - half]])
+        uv = np.array([[0, 0], [1, 0], [1, 1], [0, 1]]) * TABLE_SIZE_M / TABLE_TILE_M
+        node = self.scene.add(_quad(table, uv, _textured_material(self.variant.table, 0.6)),
+                              name="table")
+        self.seg_solid[node] = LABEL_TABLE
+        # wall behind the scene, facing the camera
+        h = self.camera_pose[:3, 3] - anchor
+        h[1] = 0.0
+        h /= max(np.linalg.norm(h), 1e-9)
+        right = np.cross([0.0, 1.0, 0.0], h)
+        centre = anchor - WALL_DISTANCE_M * h
+        centre[1] = y0
+        hw = WALL_WIDTH_M / 2
+        wall = np.array([centre - hw * right, centre + hw * right,
+                         centre + hw * right + [0, WALL_HEIGHT_M, 0],
+                         centre - hw * right + [0, WALL_HEIGHT_M, 0]])
+        img = make_texture(self.variant.background)
+        span = 2.4  # metres of wall covered by one copy of the texture
+        aspect = img.shape[1] / img.shape[0]
+        uv = np.array([[-hw / span + 0.5, 0.0], [hw / span + 0.5, 0.0],
+                       [hw / span + 0.5, WALL_HEIGHT_M * aspect / span],
+                       [-hw / span + 0.5, WALL_HEIGHT_M * aspect / span]])
+        uv[:, 1] = 1.0 - uv[:, 1]  # image rows run downwards
+        mat = pyrender.MetallicRoughnessMaterial(
+            baseColorTexture=_texture(img), metallicFactor=0.0, roughnessFactor=0.9
+        )
+        node = self.scene.add(_quad(wall, uv, mat), name="background")
+        self.seg_solid[node] = LABEL_BACKGROUND
+
+    def _add_lights(self) -> None:
+        anchor, _ = scene_frame(self.header)
+        for lv in self.variant.lights:
+            az, el = np.deg2rad(lv.azimuth_deg), np.deg2rad(lv.elevation_deg)
+            towards_light = np.array([np.cos(el) * np.cos(az), np.sin(el), np.cos(el) * np.sin(az)])
+            pose = look_at(anchor + towards_light, anchor)
+            light = pyrender.DirectionalLight(color=np.asarray(lv.color), intensity=lv.intensity)
+            self.scene.add(light, pose=pose)
+
+    def update(self, frame: int, surface: SurfaceMesh | None) -> None:
+        """Move containers to ``frame`` and replace the liquid mesh (None: no liquid)."""
+        for node, c in zip(self.container_nodes, self.header.containers, strict=True):
+            self.scene.set_pose(node, c.poses[frame])
+        if self.liquid_node is not None:
+            self.scene.remove_node(self.liquid_node)
+            self.liquid_node = None
+        if surface is None:
+            return
+        prim = pyrender.Primitive(
+            positions=(surface.vertices - self._liquid_origin).astype(np.float32),
+            normals=surface.normals,
+            indices=surface.faces.astype(np.uint32),
+            material=self.liquid_material,
+        )
+        pose = np.eye(4)
+        pose[:3, 3] = self._liquid_origin
+        self.liquid_node = self.scene.add(pyrender.Mesh([prim]), pose=pose, name="liquid")

@@ -1,0 +1,116 @@
+"""Liquid surface from particles: splat to a density grid, blur, marching cubes.
+
+The grid covers only the particles' bounding box (plus a margin for the blur), with cells of
+about one particle diameter. Particles are splatted with trilinear (cloud-in-cell) weights by
+``np.bincount``, the grid is blurred with a gaussian, normalised by the bulk density (particles
+sit on a lattice of spacing 2r), and the isosurface at ``iso_level`` of the bulk density is
+extracted. At level 0.5 a flat free surface lands about one radius beyond the outermost
+particle centres, i.e. on the particles' spheres.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+from skimage.measure import marching_cubes
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SurfaceMesh:
+    """Triangle mesh of the liquid surface, world frame.
+
+    Attributes:
+        vertices: (V, 3) float32 metres.
+        faces: (M, 3) int32, counter-clockwise seen from outside (OpenGL front faces).
+        normals: (V, 3) float32 unit outward normals (smooth, from the density gradient).
+    """
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    normals: np.ndarray
+
+
+def density_grid(
+    positions: np.ndarray, cell: float, margin: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cloud-in-cell particle counts on a grid cropped to the particles.
+
+    Args:
+        positions: (N, 3) metres, N >= 1.
+        cell: cell edge, metres.
+        margin: empty cells kept around the particles' box on each side.
+
+    Returns:
+        counts (X, Y, Z) float32 (sums to N) and origin (3,) metres of grid node (0, 0, 0).
+    """
+    lo = positions.min(axis=0) - margin * cell
+    hi = positions.max(axis=0) + margin * cell
+    dims = np.ceil((hi - lo) / cell).astype(np.int64) + 2
+    g = (positions - lo) / cell
+    i0 = np.floor(g).astype(np.int64)
+    w1 = (g - i0).astype(np.float32)
+    w0 = 1.0 - w1
+    strides = np.array([dims[1] * dims[2], dims[2], 1], np.int64)
+    base = i0 @ strides
+    idx, wts = [], []
+    for dx in (0, 1):
+        wx = w1[:, 0] if dx else w0[:, 0]
+        for dy in (0, 1):
+            wxy = wx * (w1[:, 1] if dy else w0[:, 1])
+            for dz in (0, 1):
+                wts.append(wxy * (w1[:, 2] if dz else w0[:, 2]))
+                idx.append(base + (dx * strides[0] + dy * strides[1] + dz))
+    counts = np.bincount(np.concatenate(idx), weights=np.concatenate(wts),
+                         minlength=int(np.prod(dims)))
+    counts = counts.astype(np.float32)
+    return counts.reshape(dims), lo
+
+
+def extract_surface(
+    positions: np.ndarray,
+    particle_radius: float,
+    cell_scale: float = 1.0,
+    smoothing_cells: float = 1.0,
+    iso_level: float = 0.5,
+    max_cells: int = 2_000_000,
+) -> SurfaceMesh | None:
+    """Isosurface of the liquid from particle centres; None when there is no liquid.
+
+    Args:
+        positions: (N, 3) particle centres, metres (non-finite rows are ignored).
+        particle_radius: metres; particles are spaced about 2 r in the bulk.
+        cell_scale: grid cell = cell_scale * 2 r (grown when the box needs > max_cells cells).
+        smoothing_cells: gaussian sigma of the density blur, in cells.
+        iso_level: surface level as a fraction of the bulk density.
+        max_cells: cap on the number of grid cells.
+    """
+    pos = np.asarray(positions, np.float64).reshape(-1, 3)
+    pos = pos[np.isfinite(pos).all(axis=1)]
+    if len(pos) == 0:
+        return None
+    spacing = 2.0 * particle_radius
+    cell = spacing * cell_scale
+    margin = int(np.ceil(3 * smoothing_cells)) + 2
+    extent = pos.max(axis=0) - pos.min(axis=0)
+    n_cells = np.prod(extent / cell + 2 * margin + 2)
+    if n_cells > max_cells:
+        cell *= (n_cells / max_cells) ** (1 / 3) * 1.05
+        log.debug("surface grid capped: cell grown to %.4f m", cell)
+    counts, origin = density_grid(pos, cell, margin)
+    if smoothing_cells > 0:
+        counts = ndimage.gaussian_filter(counts, smoothing_cells, mode="constant", truncate=3.0)
+    density = counts * (spacing / cell) ** 3  # fraction of bulk density
+    if density.max() <= iso_level:
+        return None
+    verts, faces, normals, _ = marching_cubes(
+        density, level=iso_level, spacing=(cell, cell, cell), allow_degenerate=False
+    )
+    verts = (verts + origin).astype(np.float32)
+    # skimage winds faces clockwise seen along the descent normal: flip to counter-clockwise
+    faces = np.ascontiguousarray(faces[:, ::-1]).astype(np.int32)
+    return SurfaceMesh(vertices=verts, faces=faces, normals=normals.astype(np.float32))
