@@ -42,9 +42,12 @@ def run_serial(recipe: dict, out: str, indices: list[int], arch: str) -> Iterato
 
 
 def run_pool(
-    recipe: dict, out: str, indices: list[int], arch: str, workers: int
+    recipe: dict, out: str, indices: list[int], arch: str, workers: int, task=run_scenario
 ) -> Iterator[dict]:
-    """A process pool; a crashed worker's scenarios are retried in a fresh pool."""
+    """A process pool; a crashed worker's scenarios are retried in a fresh pool.
+
+    ``task(recipe, out, index, arch) -> record dict`` must be a picklable top-level function.
+    """
     crashes = dict.fromkeys(indices, 0)
     pending = list(indices)
     ctx = mp.get_context("spawn")  # Taichi and EGL state must not be forked
@@ -55,7 +58,7 @@ def run_pool(
             initializer=_init_worker,
             initargs=(arch, threads_per_worker(workers)),
         ) as pool:
-            futures = {pool.submit(run_scenario, recipe, out, i, arch): i for i in pending}
+            futures = {pool.submit(task, recipe, out, i, arch): i for i in pending}
             pending = []
             try:
                 while futures:
@@ -99,7 +102,9 @@ def run_ray(
         raise PourbenchError("--executor ray needs Ray: pip install 'pourbench[ray]'") from e
     started_here = not ray.is_initialized()
     if started_here:
-        ray.init(address=address, log_to_driver=False, include_dashboard=False)
+        # no address: a local cluster on this machine's cores
+        ray.init(address=address, log_to_driver=False, include_dashboard=False,
+                 num_cpus=None if address else os.cpu_count())
     try:
         task = ray.remote(num_cpus=1, max_retries=MAX_CRASHES - 1)(_ray_scenario)
         refs = {task.remote(recipe, out, i, arch): i for i in indices}

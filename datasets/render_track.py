@@ -51,7 +51,6 @@ def render_sequence(
             with SequenceWriter(
                 out_path, header.num_frames, variant.height, variant.width, names, seq_attrs
             ) as writer:
-                writer.write_camera_K(renderer.K_for(variant))
                 frames = renderer.render_track(header, track.positions, variant)
                 for t, frame in enumerate(frames):
                     writer.write_frame(
@@ -65,6 +64,7 @@ def render_sequence(
                         camera_pose=frame.camera_pose,
                         poses=frame.container_poses,
                     )
+                writer.write_camera_K(renderer.K)  # known once rendering started
     finally:
         if own:
             renderer.close()
@@ -76,7 +76,7 @@ def render_command(
 ) -> list[Path]:
     """``pourbench render``: K variants of one track, seeds ``seed .. seed + K - 1``."""
     with TrackReader(sim) as track:  # fails early, one line, on a bad track
-        scenario = track.header.scenario
+        scenario, num_frames = track.header.scenario, track.header.num_frames
     settings = RenderSettings(width=width, height=height)
     renderer = TrackRenderer(width, height)
     written = []
@@ -86,7 +86,7 @@ def render_command(
             path = Path(out) / f"seq_{seed + k:06d}.h5"
             attrs = {"seed": seed + k, "recipe": {}, "scenario": scenario, "sim_id": sim.stem}
             seconds = render_sequence(sim, variant, path, attrs, renderer)
-            log.info("%s: %d frames in %.1f s", path, len(track), seconds)
+            log.info("%s: %d frames in %.1f s", path, num_frames, seconds)
             written.append(path)
     finally:
         renderer.close()

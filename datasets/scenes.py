@@ -1,0 +1,31 @@
+"""A scenario from a file: a scene TOML (Scenario fields) or one scenario of a recipe."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from pourbench.errors import PourbenchError
+from pourbench.sim.scenario import Scenario, load_scenario
+
+
+def scenario_from_file(path: str | Path, index: int = 0) -> Scenario:
+    """Scenario of a scene file, or scenario ``index`` of a recipe (a file with ``[dataset]``)."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError as e:
+        raise PourbenchError(f"{path}: no such file") from e
+    except tomllib.TOMLDecodeError as e:
+        raise PourbenchError(f"{path}: not valid TOML ({e})") from e
+    if "dataset" not in data:
+        return load_scenario(path)
+    from pourbench.datasets.recipe import parse_recipe
+    from pourbench.datasets.sampler import sample_scenario
+
+    recipe = parse_recipe(data, source=str(path))
+    if not 0 <= index < recipe.dataset.scenarios:
+        raise PourbenchError(
+            f"--index {index}: recipe {recipe.name} has scenarios 0..{recipe.dataset.scenarios - 1}"
+        )
+    return sample_scenario(recipe, index)
