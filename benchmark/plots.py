@@ -38,6 +38,7 @@ def plot_pr_curves(
         at = int(np.searchsorted(-curve.thresholds, -THRESHOLD, side="right")) - 1
         if at >= 0:  # the operating point at threshold 0.5
             ax.plot(curve.recall[at], curve.precision[at], "o", color=line.get_color())
+    ax.plot([], [], "o", color="gray", label=f"threshold {THRESHOLD}")
     ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="recall", ylabel="precision", title=title)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left", fontsize="small")

@@ -35,6 +35,8 @@ ALLOWED_DTYPES = "float16, uint8"
 CHUNK_PIXELS = 1 << 22
 #: At most this many problem lines are listed in the error; the rest are counted.
 MAX_LISTED_PROBLEMS = 50
+#: Bit pattern of float16 1.0: non-negative float16 values <= 1 have patterns 0 .. this.
+_FLOAT16_ONE_BITS = 0x3C00
 
 
 @dataclass(frozen=True)
@@ -79,10 +81,12 @@ def _value_problems(ds: h5py.Dataset) -> list[str]:
     nan = inf = outside = 0
     lo, hi = np.inf, -np.inf
     for start in range(0, T, step):
-        a = np.asarray(ds[start : start + step], dtype=np.float32)
-        finite = np.isfinite(a)
-        if finite.all() and a.min() >= 0 and a.max() <= 1:
+        a = np.asarray(ds[start : start + step])
+        a = a.astype(np.float16, copy=False)  # native byte order
+        if a.view(np.uint16).max() <= _FLOAT16_ONE_BITS:  # all in [+0, 1]: the common case
             continue
+        a = a.astype(np.float32)
+        finite = np.isfinite(a)
         nan += int(np.count_nonzero(np.isnan(a)))
         inf += int(np.count_nonzero(np.isinf(a)))
         bad = finite & ((a < 0) | (a > 1))
@@ -249,5 +253,8 @@ class Predictions:
         """Probabilities of ``name`` at ``frames``: float16 or uint8 (t, H, W), native order."""
         if self._h5 is None:
             raise RuntimeError("Predictions used outside its 'with' block")
-        a = np.asarray(self._h5[name][frames])
+        try:
+            a = np.asarray(self._h5[name][frames])
+        except OSError as e:  # e.g. corrupt chunk, compression filter not available
+            raise PourbenchError(f"{self.path}: {name}: cannot read data ({e})") from e
         return a.astype(a.dtype.newbyteorder("="), copy=False)

@@ -92,6 +92,13 @@ def test_not_hdf5(tmp_path):
     assert problems(path) == [f"{path}: not an HDF5 file"]
 
 
+def test_truncated_hdf5(tmp_path):
+    path = write_predictions(tmp_path / "p.h5", good())
+    path.write_bytes(path.read_bytes()[:1000])
+    (line,) = problems(path)
+    assert line.startswith(f"{path}: cannot open as HDF5")
+
+
 def test_missing_file(tmp_path):
     assert problems(tmp_path / "nope.h5") == [f"{tmp_path / 'nope.h5'}: predictions file not found"]
 
