@@ -196,20 +196,22 @@ def score(
         from pourbench.benchmark.score import score_command
     except ModuleNotFoundError as e:
         _not_yet("score", e)
-    score_command(predictions, gt, out, task)
+    results = score_command(predictions, gt, out, task)
+    typer.echo(results.summary())
 
 
 @app.command()
 def leaderboard(
     results: list[Path] = typer.Argument(..., help="results.json files or results folders."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for leaderboard.md/.html."),
+    aggregation: str = typer.Option("all_pixels", help="all_pixels or sequence_mean."),
 ) -> None:
     """Merge several score results into a leaderboard (Markdown and HTML)."""
     try:
         from pourbench.benchmark.leaderboard import leaderboard_command
     except ModuleNotFoundError as e:
         _not_yet("leaderboard", e)
-    leaderboard_command(results, out)
+    typer.echo(leaderboard_command(results, out, aggregation).to_markdown())
 
 
 @app.command()
