@@ -14,6 +14,7 @@ computed from the labels (``thermal``).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -90,6 +91,7 @@ class TrackRenderer:
         self.width, self.height = int(width), int(height)
         self._renderer = pyrender.OffscreenRenderer(self.width, self.height)
         self._K: np.ndarray | None = None
+        self.timings: dict[str, float] = {}  # seconds spent per stage, summed over frames
 
     @property
     def K(self) -> np.ndarray:
@@ -132,16 +134,24 @@ class TrackRenderer:
             yield self._render_frame(world, header, positions_fn(f), f, warmth[f], materials,
                                      liquid_c)
 
+    def _tick(self, stage: str, start: float) -> float:
+        now = time.perf_counter()
+        self.timings[stage] = self.timings.get(stage, 0.0) + now - start
+        return now
+
     def _render_frame(self, world: PourScene, header, positions, f, warmth, materials, liquid_c):
         v = world.variant
         s = v.surface
+        t = time.perf_counter()
         surface = extract_surface(
             positions, header.particle_radius, cell_scale=s.cell_scale,
             smoothing_cells=s.smoothing_cells, iso_level=s.iso_level, max_cells=s.max_cells,
         )
+        t = self._tick("surface", t)
         world.update(f, surface)
         r = self._renderer
         rgb, _ = r.render(world.scene)
+        t = self._tick("render_rgb", t)
         if world.liquid_node is not None:
             _, liquid_depth = r.render(
                 world.scene, flags=pyrender.RenderFlags.SEG,
@@ -153,6 +163,7 @@ class TrackRenderer:
             world.scene, flags=pyrender.RenderFlags.SEG, seg_node_map=world.seg_solid
         )
         labels = labels_rgb[..., 0]
+        t = self._tick("render_geometry", t)
         visible, full = liquid_masks(liquid_depth, solid_depth)
         near = np.where(
             (liquid_depth > 0) & ((solid_depth <= 0) | (liquid_depth < solid_depth)),
@@ -163,6 +174,7 @@ class TrackRenderer:
                                      materials, liquid_c, v.thermal)
         rng = np.random.default_rng([v.seed, f])
         thermal = thermal_sensor(apparent, v.thermal, rng)
+        self._tick("masks_thermal", t)
         return FramePasses(
             rgb=np.ascontiguousarray(rgb),
             thermal=thermal,

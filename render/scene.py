@@ -19,7 +19,7 @@ from pourbench.track import TrackHeader
 Z_NEAR, Z_FAR = 0.02, 30.0
 TABLE_SIZE_M = 4.0
 TABLE_TILE_M = 0.6
-WALL_DISTANCE_M = 1.2
+WALL_DISTANCE_M = 0.7
 WALL_WIDTH_M, WALL_HEIGHT_M = 5.0, 3.0
 # the liquid node's origin is put this far behind the camera so pyrender's back-to-front sort
 # of transparent nodes draws it before glass containers (glass then blends over it)
@@ -183,6 +183,29 @@ def container_mesh(vertices, faces, material: str, look: ContainerLook) -> pyren
     return pyrender.Mesh([prim])
 
 
+RIM_EXPONENT = 3.0
+RIM_OPACITY = 0.85  # share of the remaining transparency a grazing view removes
+RIM_BRIGHTENING = 0.5
+
+
+def liquid_vertex_colors(surface: SurfaceMesh, eye: np.ndarray, alpha: float) -> np.ndarray:
+    """(V, 4) float32 colour multipliers giving the liquid a Fresnel-like rim.
+
+    Seen at grazing angles a water surface reflects more and transmits less: its outline and
+    the sides of a stream read as brighter and more opaque than the face-on surface. rim =
+    (1 - |n.v|)^3 raises alpha towards 1 and brightens the lit colour (pyrender multiplies the
+    lit colour and the material alpha by these per-vertex values).
+    """
+    view = eye[None, :] - surface.vertices
+    view /= np.maximum(np.linalg.norm(view, axis=1, keepdims=True), 1e-9)
+    cos = np.abs(np.einsum("ij,ij->i", view, surface.normals))
+    rim = (1.0 - np.clip(cos, 0.0, 1.0)) ** RIM_EXPONENT
+    out = np.empty((len(rim), 4), np.float32)
+    out[:, :3] = (1.0 + RIM_BRIGHTENING * rim)[:, None]
+    out[:, 3] = alpha + (1.0 - alpha) * RIM_OPACITY * rim
+    return out
+
+
 class PourScene:
     """pyrender scene for one track and variant; ``update(frame, surface)`` moves it in time."""
 
@@ -210,8 +233,9 @@ class PourScene:
         )
         self.scene.add(cam, pose=self.camera_pose)
         lv = variant.liquid
+        # the alpha lives in the per-vertex colours (see ``liquid_vertex_colors``)
         self.liquid_material = pyrender.MetallicRoughnessMaterial(
-            baseColorFactor=[*lv.color, lv.alpha], metallicFactor=0.0, roughnessFactor=lv.roughness,
+            baseColorFactor=[*lv.color, 1.0], metallicFactor=0.0, roughnessFactor=lv.roughness,
             alphaMode="BLEND" if lv.alpha < 1.0 else "OPAQUE",
         )
         forward = self.camera_pose[:3, 2]  # camera +z points backwards
@@ -271,9 +295,11 @@ class PourScene:
             self.liquid_node = None
         if surface is None:
             return
+        lv = self.variant.liquid
         prim = pyrender.Primitive(
             positions=(surface.vertices - self._liquid_origin).astype(np.float32),
             normals=surface.normals,
+            color_0=liquid_vertex_colors(surface, self.camera_pose[:3, 3], lv.alpha),
             indices=surface.faces.astype(np.uint32),
             material=self.liquid_material,
         )

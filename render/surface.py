@@ -51,22 +51,15 @@ def density_grid(
     lo = positions.min(axis=0) - margin * cell
     hi = positions.max(axis=0) + margin * cell
     dims = np.ceil((hi - lo) / cell).astype(np.int64) + 2
-    g = (positions - lo) / cell
+    g = ((positions - lo) / cell).astype(np.float32)
     i0 = np.floor(g).astype(np.int64)
-    w1 = (g - i0).astype(np.float32)
-    w0 = 1.0 - w1
+    w1 = g - i0
+    w = np.stack([1.0 - w1, w1], axis=2)  # (N, 3 axes, 2 neighbours)
+    weights = w[:, 0, :, None, None] * w[:, 1, None, :, None] * w[:, 2, None, None, :]
     strides = np.array([dims[1] * dims[2], dims[2], 1], np.int64)
-    base = i0 @ strides
-    idx, wts = [], []
-    for dx in (0, 1):
-        wx = w1[:, 0] if dx else w0[:, 0]
-        for dy in (0, 1):
-            wxy = wx * (w1[:, 1] if dy else w0[:, 1])
-            for dz in (0, 1):
-                wts.append(wxy * (w1[:, 2] if dz else w0[:, 2]))
-                idx.append(base + (dx * strides[0] + dy * strides[1] + dz))
-    counts = np.bincount(np.concatenate(idx), weights=np.concatenate(wts),
-                         minlength=int(np.prod(dims)))
+    offsets = (np.indices((2, 2, 2)).reshape(3, -1).T @ strides).reshape(1, 8)
+    idx = (i0 @ strides)[:, None] + offsets
+    counts = np.bincount(idx.ravel(), weights=weights.ravel(), minlength=int(np.prod(dims)))
     counts = counts.astype(np.float32)
     return counts.reshape(dims), lo
 

@@ -78,7 +78,7 @@ class CameraSettings(_Strict):
         (15.0, 45.0), description="camera elevation above the table plane, degrees"
     )
     distance_m: _range(0.1, 5.0) = Field(
-        (0.45, 0.75), description="camera distance from the look-at point, metres"
+        (0.35, 0.6), description="camera distance from the look-at point, metres"
     )
     look_at_jitter_m: float = Field(
         0.03, ge=0.0, le=0.5, description="uniform jitter of the look-at point per axis, metres"
@@ -145,7 +145,7 @@ class LiquidSettings(_Strict):
         default_factory=lambda: {"clear": 0.5, "tinted": 0.3, "opaque": 0.2},
         description="weights of the liquid looks: clear water, tinted (tea, juice), opaque (milk)",
     )
-    clear_alpha: _range(0.05, 1.0) = Field((0.3, 0.5), description="opacity of clear water")
+    clear_alpha: _range(0.05, 1.0) = Field((0.2, 0.4), description="opacity of clear water")
     tinted_alpha: _range(0.05, 1.0) = Field((0.6, 0.9), description="opacity of tinted liquid")
 
 
@@ -320,8 +320,12 @@ def _choice(rng: np.random.Generator, weights: dict[str, float]) -> str:
     return names[int(rng.choice(len(names), p=p / p.sum()))]
 
 
-def _color(rng: np.random.Generator, lo: float = 0.05, hi: float = 0.95) -> Vec3:
-    return tuple(float(c) for c in rng.uniform(lo, hi, 3))
+def _color(rng: np.random.Generator) -> Vec3:
+    """A random colour of moderate saturation (garish primaries are rare indoors)."""
+    grey = rng.uniform(0.15, 0.85)
+    saturation = rng.uniform(0.1, 0.7)
+    rgb = grey + (rng.uniform(0, 1, 3) - grey) * saturation
+    return tuple(float(c) for c in np.clip(rgb, 0, 1))
 
 
 def _texture(rng: np.random.Generator, kind: str, images: list[str] | None = None) -> TextureSpec:
@@ -376,7 +380,7 @@ def sample_variant(settings: RenderSettings, seed: int) -> RenderVariant:
         )
     look = _choice(rng, settings.liquid.looks)
     if look == "clear":
-        color = tuple(float(c) for c in rng.uniform([0.75, 0.85, 0.9], [0.9, 0.95, 1.0]))
+        color = tuple(float(c) for c in rng.uniform([0.6, 0.75, 0.85], [0.8, 0.9, 1.0]))
         alpha = _uniform(rng, settings.liquid.clear_alpha)
     else:
         palette = _LIQUID_TINTS[look]
