@@ -64,30 +64,30 @@ def density_grid(
     return counts.reshape(dims), lo
 
 
-def extract_surface(
-    positions: np.ndarray,
-    particle_radius: float,
-    cell_scale: float = 1.0,
-    smoothing_cells: float = 1.0,
-    iso_level: float = 0.5,
-    max_cells: int = 2_000_000,
-) -> SurfaceMesh | None:
-    """Isosurface of the liquid from particle centres; None when there is no liquid.
+def split_clusters(positions: np.ndarray, gap: float) -> list[np.ndarray]:
+    """Split (N, 3) positions into groups lying at least ``gap`` apart from each other.
 
-    Args:
-        positions: (N, 3) particle centres, metres (non-finite rows are ignored).
-        particle_radius: metres; particles are spaced about 2 r in the bulk.
-        cell_scale: grid cell = cell_scale * 2 r (grown when the box needs > max_cells cells).
-        smoothing_cells: gaussian sigma of the density blur, in cells.
-        iso_level: surface level as a fraction of the bulk density.
-        max_cells: cap on the number of grid cells.
+    Particles are binned into cubes of edge ``gap``; groups are the 26-connected components
+    of occupied cubes, so particles of different groups are more than ``gap`` apart.
     """
-    pos = np.asarray(positions, np.float64).reshape(-1, 3)
-    pos = pos[np.isfinite(pos).all(axis=1)]
-    if len(pos) == 0:
-        return None
-    spacing = 2.0 * particle_radius
-    cell = spacing * cell_scale
+    ci = np.floor((positions - positions.min(axis=0)) / gap).astype(np.int64)
+    dims = ci.max(axis=0) + 1
+    if np.prod(dims) > 8_000_000:  # absurd spread: not worth labelling
+        return [positions]
+    flat = np.ravel_multi_index(ci.T, dims)
+    occupied = np.zeros(int(np.prod(dims)), bool)
+    occupied[flat] = True
+    labels, n = ndimage.label(occupied.reshape(dims), structure=np.ones((3, 3, 3)))
+    if n <= 1:
+        return [positions]
+    lab = labels.reshape(-1)[flat]
+    order = np.argsort(lab, kind="stable")
+    bounds = np.searchsorted(lab[order], np.arange(1, n + 2))
+    return [positions[order[bounds[i]: bounds[i + 1]]] for i in range(n)]
+
+
+def _surface_of(pos, spacing, cell, smoothing_cells, iso_level, max_cells):
+    """(vertices, faces, normals) of one group of particles, or None."""
     margin = int(np.ceil(3 * smoothing_cells)) + 2
     extent = pos.max(axis=0) - pos.min(axis=0)
     n_cells = np.prod(extent / cell + 2 * margin + 2)
@@ -103,7 +103,50 @@ def extract_surface(
     verts, faces, normals, _ = marching_cubes(
         density, level=iso_level, spacing=(cell, cell, cell), allow_degenerate=False
     )
-    verts = (verts + origin).astype(np.float32)
     # skimage winds faces clockwise seen along the descent normal: flip to counter-clockwise
-    faces = np.ascontiguousarray(faces[:, ::-1]).astype(np.int32)
-    return SurfaceMesh(vertices=verts, faces=faces, normals=normals.astype(np.float32))
+    return verts + origin, faces[:, ::-1], normals
+
+
+def extract_surface(
+    positions: np.ndarray,
+    particle_radius: float,
+    cell_scale: float = 1.0,
+    smoothing_cells: float = 1.0,
+    iso_level: float = 0.5,
+    max_cells: int = 2_000_000,
+) -> SurfaceMesh | None:
+    """Isosurface of the liquid from particle centres; None when there is no liquid.
+
+    Groups of particles far apart (a spill on the table, a stray droplet) get their own
+    grids, so the grid size follows the liquid's volume, not its spread.
+
+    Args:
+        positions: (N, 3) particle centres, metres (non-finite rows are ignored).
+        particle_radius: metres; particles are spaced about 2 r in the bulk.
+        cell_scale: grid cell = cell_scale * 2 r (grown when a group needs > max_cells cells).
+        smoothing_cells: gaussian sigma of the density blur, in cells.
+        iso_level: surface level as a fraction of the bulk density.
+        max_cells: cap on the number of cells of one group's grid.
+    """
+    pos = np.asarray(positions, np.float64).reshape(-1, 3)
+    pos = pos[np.isfinite(pos).all(axis=1)]
+    if len(pos) == 0:
+        return None
+    spacing = 2.0 * particle_radius
+    cell = spacing * cell_scale
+    gap = (2 * (np.ceil(3 * smoothing_cells) + 1) + 1) * cell  # blurred groups never touch
+    parts = []
+    for group in split_clusters(pos, gap):
+        part = _surface_of(group, spacing, cell, smoothing_cells, iso_level, max_cells)
+        if part is not None:
+            parts.append(part)
+    if not parts:
+        return None
+    offsets = np.cumsum([0] + [len(p[0]) for p in parts[:-1]])
+    return SurfaceMesh(
+        vertices=np.concatenate([p[0] for p in parts]).astype(np.float32),
+        faces=np.concatenate([p[1] + o for p, o in zip(parts, offsets, strict=True)]).astype(
+            np.int32
+        ),
+        normals=np.concatenate([p[2] for p in parts]).astype(np.float32),
+    )

@@ -58,3 +58,14 @@ def test_grid_cap_coarsens_but_keeps_the_shape():
     v_fine = trimesh.Trimesh(fine.vertices, fine.faces).volume
     v_coarse = trimesh.Trimesh(coarse.vertices, coarse.faces).volume
     assert abs(v_coarse - v_fine) / v_fine < 0.25
+
+
+def test_far_apart_groups_get_their_own_grids():
+    ball = _lattice_ball(0.01)
+    far = ball + np.array([0.5, 0.0, 0.0])  # half a metre away: one grid would be huge
+    m = extract_surface(np.concatenate([ball, far]), R, max_cells=200_000)
+    alone = extract_surface(ball, R)
+    assert len(m.faces) == 2 * len(alone.faces), "same resolution as each group alone"
+    assert np.isclose(m.vertices[:, 0].max(), alone.vertices[:, 0].max() + 0.5, atol=1e-5)
+    mesh = trimesh.Trimesh(m.vertices, m.faces, process=False)
+    assert mesh.body_count == 2 and mesh.volume > 0

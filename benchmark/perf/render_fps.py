@@ -14,14 +14,18 @@ import json
 import time
 
 
-def measure(width: int, height: int, particles: int, frames: int, seed: int) -> dict:
+def measure(
+    width: int, height: int, particles: int, frames: int, seed: int, antialias: bool = True,
+    cell_scale: float = 1.0,
+) -> dict:
     """Render ``frames`` frames (after one warm-up frame) and return the figures."""
     from pourbench.render import RenderSettings, TrackRenderer, sample_variant
     from pourbench.render.synthetic import synthetic_pour
 
     header, positions = synthetic_pour(num_frames=frames + 1, num_particles=particles, seed=seed)
-    variant = sample_variant(RenderSettings(width=width, height=height), seed)
-    with TrackRenderer(width, height) as renderer:
+    settings = RenderSettings(width=width, height=height, surface={"cell_scale": cell_scale})
+    variant = sample_variant(settings, seed)
+    with TrackRenderer(width, height, antialias=antialias) as renderer:
         next(renderer.render_track(header, positions, variant, frames=[0]))  # warm-up
         renderer.timings.clear()
         wall, cpu = time.perf_counter(), time.process_time()
@@ -31,6 +35,7 @@ def measure(width: int, height: int, particles: int, frames: int, seed: int) -> 
         stages = {k: round(1000 * v / frames, 1) for k, v in renderer.timings.items()}
     return {
         "width": width, "height": height, "particles": particles, "frames": frames,
+        "antialias": antialias, "cell_scale": cell_scale,
         "fps": round(frames / wall, 2), "cpu_s_per_frame": round(cpu / frames, 4),
         "ms_per_frame_by_stage": stages, "liquid_look": variant.liquid.look,
     }
@@ -43,8 +48,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--particles", type=int, default=30_000)
     p.add_argument("--frames", type=int, default=30)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-antialias", action="store_true", help="colour pass without MSAA")
+    p.add_argument("--cell-scale", type=float, default=1.0, help="surface grid cell / diameter")
     a = p.parse_args(argv)
-    print(json.dumps(measure(a.width, a.height, a.particles, a.frames, a.seed), indent=2))
+    figures = measure(a.width, a.height, a.particles, a.frames, a.seed,
+                      antialias=not a.no_antialias, cell_scale=a.cell_scale)
+    print(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":
