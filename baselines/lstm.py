@@ -1,0 +1,78 @@
+"""LSTM-FCN: encoder, convolutional LSTM carrying memory through time, decoder.
+
+The memory lets the network keep tracking water it can no longer see (Schenck & Fox,
+IJRR 2018), which a window of frames cannot.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from pourbench.baselines.base import SegmentationModel
+from pourbench.baselines.blocks import (
+    ENCODER_STRIDE,
+    ConvLSTMCell,
+    Decoder,
+    Encoder,
+    pad_to_multiple,
+    padded_size,
+)
+from pourbench.baselines.registry import register
+
+LSTMState = tuple[torch.Tensor, torch.Tensor]
+
+
+@register("lstm")
+class LSTMCNN(SegmentationModel):
+    """Encoder (stride 8), ConvLSTM at 1/8 resolution, decoder back to full resolution.
+
+    Args:
+        in_channels: C of the input frames.
+        out_channels: K, one logit map per target.
+        width: multiplier of the encoder/decoder channel counts.
+        hidden_channels: LSTM state channels (20 as in the classic design).
+        lstm_kernel: LSTM convolution kernel (1: each cell sees one location, classic).
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        out_channels: int = 1,
+        width: float = 1.0,
+        hidden_channels: int = 20,
+        lstm_kernel: int = 1,
+    ):
+        super().__init__(in_channels, out_channels)
+        self._set_config(
+            in_channels=in_channels,
+            out_channels=out_channels,
+            width=float(width),
+            hidden_channels=int(hidden_channels),
+            lstm_kernel=int(lstm_kernel),
+        )
+        self.encoder = Encoder(in_channels, width)
+        self.cell = ConvLSTMCell(self.encoder.out_channels, hidden_channels, lstm_kernel)
+        self.decoder = Decoder(hidden_channels, out_channels, width)
+
+    def init_state(self, batch: int, height: int, width: int) -> LSTMState:
+        """Zero (h, c), each (batch, hidden, ceil(H/8), ceil(W/8)), on the model's device."""
+        ph, pw = padded_size(height, width)
+        p = next(self.parameters())
+        shape = (batch, self.cell.hidden_channels, ph // ENCODER_STRIDE, pw // ENCODER_STRIDE)
+        zeros = torch.zeros(shape, device=p.device, dtype=p.dtype)
+        return zeros, zeros.clone()
+
+    def forward_chunk(
+        self, frames: torch.Tensor, state: LSTMState | None = None
+    ) -> tuple[torch.Tensor, LSTMState]:
+        self.check_frames(frames)
+        b, t, _, h, w = frames.shape
+        if state is None:
+            state = self.init_state(b, h, w)
+        features = self.encoder(pad_to_multiple(frames.flatten(0, 1))).unflatten(0, (b, t))
+        hidden = []
+        for i in range(t):
+            out, state = self.cell(features[:, i], state)
+            hidden.append(out)
+        logits = self.decoder(torch.stack(hidden, dim=1).flatten(0, 1))[..., :h, :w]
+        return logits.unflatten(0, (b, t)), state

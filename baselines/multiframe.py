@@ -1,0 +1,68 @@
+"""Multi-frame FCN: the single-frame network fed the last k frames stacked as channels."""
+
+from __future__ import annotations
+
+import torch
+
+from pourbench.baselines.base import SegmentationModel
+from pourbench.baselines.blocks import Decoder, Encoder, pad_to_multiple
+from pourbench.baselines.registry import register
+
+#: Default window. Four frames (133 ms at 30 fps) show the motion of the falling stream
+#: and of the surface in the bowl (a few pixels per frame), the cue that separates water
+#: from a static look-alike; more frames add first-layer cost and motion blur of the
+#: features while the network cannot keep anything beyond its window anyway (that is the
+#: LSTM's job). Schenck & Fox's multi-frame FCN likewise used a short window.
+DEFAULT_NUM_FRAMES = 4
+
+
+@register("multiframe")
+class MultiFrameCNN(SegmentationModel):
+    """The CNN over a causal window: frame t sees frames t-k+1..t (oldest channels first).
+
+    Before the first frame, frame 0 is repeated. In streaming use the state is the last
+    k-1 frames seen, so chunked or frame-by-frame runs equal one run over the whole clip.
+
+    Args:
+        in_channels: C of one frame; the network's first layer sees ``k * C`` channels.
+        out_channels: K, one logit map per target.
+        width: multiplier of every channel count.
+        num_frames: the window k (>= 1; k = 1 is the single-frame CNN).
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        out_channels: int = 1,
+        width: float = 1.0,
+        num_frames: int = DEFAULT_NUM_FRAMES,
+    ):
+        super().__init__(in_channels, out_channels)
+        if num_frames < 1:
+            raise ValueError(f"num_frames must be >= 1, got {num_frames}")
+        self._set_config(
+            in_channels=in_channels,
+            out_channels=out_channels,
+            width=float(width),
+            num_frames=int(num_frames),
+        )
+        self.num_frames = num_frames
+        self.encoder = Encoder(in_channels * num_frames, width)
+        self.decoder = Decoder(self.encoder.out_channels, out_channels, width)
+
+    def forward_chunk(
+        self, frames: torch.Tensor, state: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """State: the previous k-1 frames (B, k-1, C, H, W), or None at the start."""
+        self.check_frames(frames)
+        b, t, c, h, w = frames.shape
+        k = self.num_frames
+        if state is None:
+            state = frames[:, :1].expand(b, k - 1, c, h, w)
+        seq = torch.cat([state.to(frames.dtype), frames], dim=1)  # (B, k-1+T, C, H, W)
+        index = torch.arange(t, device=frames.device)[:, None] + torch.arange(
+            k, device=frames.device
+        )
+        windows = seq[:, index].reshape(b * t, k * c, h, w)  # (B*T, k*C, H, W)
+        logits = self.decoder(self.encoder(pad_to_multiple(windows)))[..., :h, :w]
+        return logits.unflatten(0, (b, t)), seq[:, seq.shape[1] - (k - 1) :]

@@ -1,0 +1,183 @@
+"""Baseline models: one shared contract that every model's test class subclasses."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from pourbench.baselines import (
+    CNN,
+    LSTMCNN,
+    MODELS,
+    MultiFrameCNN,
+    SegmentationModel,
+    build_model,
+    model_from_config,
+)
+from pourbench.benchmark.loader import normalise_frames
+from pourbench.benchmark.synthetic import synthetic_sequence
+from pourbench.errors import PourbenchError
+
+
+def frames(b=2, t=3, c=3, h=24, w=32, seed=0):
+    return torch.randn(b, t, c, h, w, generator=torch.Generator().manual_seed(seed))
+
+
+class ModelContract:
+    """Properties every baseline must have. Subclasses set ``name`` (registry name)."""
+
+    name: str
+    overfit_lr = 1e-2
+    overfit_max_steps = 150
+
+    def build(self, **kw) -> SegmentationModel:
+        torch.manual_seed(0)
+        return build_model(self.name, **kw)
+
+    @pytest.mark.parametrize("channels", [3, 1, 4])
+    def test_shapes_per_modality(self, channels):
+        model = self.build(in_channels=channels)
+        x = frames(c=channels)
+        assert model(x).shape == (2, 3, 1, 24, 32)
+        two_heads = self.build(in_channels=channels, out_channels=2)
+        assert two_heads(x).shape == (2, 3, 2, 24, 32)
+
+    @pytest.mark.parametrize("hw", [(33, 47), (7, 5), (17, 64)])
+    def test_odd_resolutions(self, hw):
+        model = self.build()
+        assert model(frames(b=1, t=2, h=hw[0], w=hw[1])).shape == (1, 2, 1, *hw)
+
+    def test_backward_reaches_every_parameter(self):
+        model = self.build()
+        model(frames()).square().mean().backward()
+        for pname, p in model.named_parameters():
+            assert p.grad is not None, pname
+            assert torch.isfinite(p.grad).all(), pname
+            assert p.grad.abs().sum() > 0, pname
+
+    def test_rejects_bad_input(self):
+        model = self.build()
+        with pytest.raises(ValueError, match="input channels"):
+            model(frames(c=4))
+        with pytest.raises(ValueError, match=r"\(B,T,C,H,W\)"):
+            model(torch.zeros(3, 3, 8, 8))
+
+    def test_config_rebuilds_the_model(self, tmp_path):
+        model = self.build(width=0.5, out_channels=2)
+        assert model.config["name"] == self.name
+        config = json.loads(json.dumps(model.config))  # plain values only
+        torch.save(model.state_dict(), tmp_path / "w.pt")
+        clone = model_from_config(config)
+        clone.load_state_dict(torch.load(tmp_path / "w.pt", weights_only=True))
+        assert type(clone) is type(model)
+        assert clone.num_parameters() == model.num_parameters()
+        x = frames()
+        torch.testing.assert_close(clone(x), model(x), rtol=0, atol=0)
+
+    def test_width_scales_parameters(self):
+        assert self.build(width=2.0).num_parameters() > 2 * self.build().num_parameters()
+
+    def test_streaming_equals_full_forward(self):
+        model = self.build().eval()
+        x = frames(t=5, h=19, w=27)
+        with torch.no_grad():
+            full = model(x)
+            state = model.init_state(2, 19, 27)
+            steps = []
+            for t in range(5):
+                out, state = model.step(x[:, t], state)
+                steps.append(out)
+            state = model.init_state(2, 19, 27)
+            first, state = model.forward_chunk(x[:, :2], state)
+            rest, _ = model.forward_chunk(x[:, 2:], state)
+        torch.testing.assert_close(torch.stack(steps, 1), full, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(torch.cat([first, rest], 1), full, rtol=1e-5, atol=1e-5)
+
+    def test_causal_future_frames_do_not_matter(self):
+        model = self.build().eval()
+        x = frames(t=4)
+        y = x.clone()
+        y[:, 2:] = torch.randn_like(y[:, 2:])
+        with torch.no_grad():
+            torch.testing.assert_close(model(x)[:, :2], model(y)[:, :2], rtol=0, atol=0)
+
+    def test_overfits_one_tiny_clip(self):
+        """Loss on one 4-frame 32x32 clip falls by 90 % (the model can learn at all)."""
+        seq = synthetic_sequence(4, 32, 32, np.random.default_rng(0))
+        x = normalise_frames(seq["rgb"], None, "rgb")[None]
+        y = torch.from_numpy(seq["mask/full"]).float()[None, :, None]
+        model = self.build()
+        opt = torch.optim.Adam(model.parameters(), lr=self.overfit_lr)
+        first = None
+        for _ in range(self.overfit_max_steps):
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(model(x), y)
+            first = loss.item() if first is None else first
+            if loss.item() < 0.1 * first:
+                break
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        assert loss.item() < 0.1 * first, (first, loss.item())
+
+
+class TestCNN(ModelContract):
+    name = "cnn"
+
+    def test_frames_are_independent(self):
+        model = self.build().eval()
+        x = frames(t=3)
+        with torch.no_grad():
+            torch.testing.assert_close(model(x)[:, 1], model(x[:, 1:2])[:, 0])
+
+
+class TestMultiFrameCNN(ModelContract):
+    name = "multiframe"
+
+    def test_window_is_the_last_k_frames(self):
+        model = self.build(num_frames=3).eval()
+        x = frames(t=6)
+        older, inside = x.clone(), x.clone()
+        older[:, 2] += 5.0  # frame 2 is outside the window of frame 5 (3, 4, 5)
+        inside[:, 3] += 5.0
+        with torch.no_grad():
+            base = model(x)[:, 5]
+            torch.testing.assert_close(model(older)[:, 5], base, rtol=0, atol=0)
+            assert not torch.allclose(model(inside)[:, 5], base)
+
+    def test_start_repeats_frame_zero(self):
+        model = self.build(num_frames=3).eval()
+        x = frames(t=2)
+        padded = torch.cat([x[:, :1], x[:, :1], x], dim=1)  # explicit repeats of frame 0
+        with torch.no_grad():
+            torch.testing.assert_close(model(x), model(padded)[:, 2:], rtol=1e-5, atol=1e-5)
+
+
+class TestLSTMCNN(ModelContract):
+    name = "lstm"
+    overfit_max_steps = 400
+
+    def test_memory_reaches_later_frames(self):
+        model = self.build().eval()
+        x = frames(t=4)
+        y = x.clone()
+        y[:, 0] += 3.0
+        with torch.no_grad():
+            assert not torch.allclose(model(x)[:, 3], model(y)[:, 3])
+
+    def test_classic_lstm_defaults(self):
+        model = self.build()
+        assert model.config["hidden_channels"] == 20 and model.config["lstm_kernel"] == 1
+        assert model.cell.gates.kernel_size == (1, 1)
+        h, c = model.init_state(2, 30, 41)
+        assert h.shape == c.shape == (2, 20, 4, 6)
+
+
+def test_registry_lists_models_and_rejects_unknown_names():
+    assert {"cnn": CNN, "multiframe": MultiFrameCNN, "lstm": LSTMCNN}.items() <= MODELS.items()
+    with pytest.raises(PourbenchError, match="cnn, lstm, multiframe"):
+        build_model("unet")
+    with pytest.raises(PourbenchError, match="bad arguments"):
+        build_model("cnn", depth=3)
