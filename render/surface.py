@@ -35,6 +35,14 @@ class SurfaceMesh:
     normals: np.ndarray
 
 
+def bounds(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-axis (min, max) of (N, 3) points (column by column: numpy's axis-0 reduction of
+    an (N, 3) array is about 20x slower)."""
+    lo = np.array([points[:, i].min() for i in range(3)])
+    hi = np.array([points[:, i].max() for i in range(3)])
+    return lo, hi
+
+
 def density_grid(
     positions: np.ndarray, cell: float, margin: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -48,8 +56,8 @@ def density_grid(
     Returns:
         counts (X, Y, Z) float32 (sums to N) and origin (3,) metres of grid node (0, 0, 0).
     """
-    lo = positions.min(axis=0) - margin * cell
-    hi = positions.max(axis=0) + margin * cell
+    lo, hi = bounds(positions)
+    lo, hi = lo - margin * cell, hi + margin * cell
     dims = np.ceil((hi - lo) / cell).astype(np.int64) + 2
     g = ((positions - lo) / cell).astype(np.float32)
     i0 = np.floor(g).astype(np.int64)
@@ -58,7 +66,7 @@ def density_grid(
     weights = w[:, 0, :, None, None] * w[:, 1, None, :, None] * w[:, 2, None, None, :]
     strides = np.array([dims[1] * dims[2], dims[2], 1], np.int64)
     offsets = (np.indices((2, 2, 2)).reshape(3, -1).T @ strides).reshape(1, 8)
-    idx = (i0 @ strides)[:, None] + offsets
+    idx = (i0[:, 0] * strides[0] + i0[:, 1] * strides[1] + i0[:, 2])[:, None] + offsets
     counts = np.bincount(idx.ravel(), weights=weights.ravel(), minlength=int(np.prod(dims)))
     counts = counts.astype(np.float32)
     return counts.reshape(dims), lo
@@ -70,8 +78,10 @@ def split_clusters(positions: np.ndarray, gap: float) -> list[np.ndarray]:
     Particles are binned into cubes of edge ``gap``; groups are the 26-connected components
     of occupied cubes, so particles of different groups are more than ``gap`` apart.
     """
-    ci = np.floor((positions - positions.min(axis=0)) / gap).astype(np.int64)
-    dims = ci.max(axis=0) + 1
+    lo, hi = bounds(positions)
+    ci = np.floor((positions - lo) / gap).astype(np.int64)
+    dims = np.floor((hi - lo) / gap).astype(np.int64) + 1
+    ci = np.minimum(ci, dims - 1)
     if np.prod(dims) > 8_000_000:  # absurd spread: not worth labelling
         return [positions]
     flat = np.ravel_multi_index(ci.T, dims)
@@ -82,14 +92,15 @@ def split_clusters(positions: np.ndarray, gap: float) -> list[np.ndarray]:
         return [positions]
     lab = labels.reshape(-1)[flat]
     order = np.argsort(lab, kind="stable")
-    bounds = np.searchsorted(lab[order], np.arange(1, n + 2))
-    return [positions[order[bounds[i]: bounds[i + 1]]] for i in range(n)]
+    edges = np.searchsorted(lab[order], np.arange(1, n + 2))
+    return [positions[order[edges[i]: edges[i + 1]]] for i in range(n)]
 
 
 def _surface_of(pos, spacing, cell, smoothing_cells, iso_level, max_cells):
     """(vertices, faces, normals) of one group of particles, or None."""
     margin = int(np.ceil(3 * smoothing_cells)) + 2
-    extent = pos.max(axis=0) - pos.min(axis=0)
+    lo, hi = bounds(pos)
+    extent = hi - lo
     n_cells = np.prod(extent / cell + 2 * margin + 2)
     if n_cells > max_cells:
         cell *= (n_cells / max_cells) ** (1 / 3) * 1.05
@@ -129,7 +140,8 @@ def extract_surface(
         max_cells: cap on the number of cells of one group's grid.
     """
     pos = np.asarray(positions, np.float64).reshape(-1, 3)
-    pos = pos[np.isfinite(pos).all(axis=1)]
+    if not np.isfinite(pos).all():
+        pos = pos[np.isfinite(pos).all(axis=1)]
     if len(pos) == 0:
         return None
     spacing = 2.0 * particle_radius
