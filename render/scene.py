@@ -24,6 +24,7 @@ WALL_WIDTH_M, WALL_HEIGHT_M = 5.0, 3.0
 # the liquid node's origin is put this far behind the camera so pyrender's back-to-front sort
 # of transparent nodes draws it before glass containers (glass then blends over it)
 LIQUID_SORT_OFFSET_M = 50.0
+SHADOW_STRENGTH = 0.6  # opacity of the contact shadow under a container standing on the table
 
 
 def look_at(eye: np.ndarray, target: np.ndarray, up=(0.0, 1.0, 0.0)) -> np.ndarray:
@@ -227,6 +228,7 @@ class PourScene:
             self.container_nodes.append(node)
             self.seg_solid[node] = LABEL_CONTAINER0 + i
         self._add_lights()
+        self._add_contact_shadows()
         cam = pyrender.PerspectiveCamera(
             yfov=np.deg2rad(variant.camera.yfov_deg), znear=Z_NEAR, zfar=Z_FAR,
             aspectRatio=variant.width / variant.height,
@@ -277,6 +279,40 @@ class PourScene:
         node = self.scene.add(_quad(wall, uv, mat), name="background")
         self.seg_solid[node] = LABEL_BACKGROUND
 
+    def _add_contact_shadows(self) -> None:
+        """A soft dark blob on the table under each container (pyrender's shadow maps do not
+        run with numpy 2, and cost a pass per light): it grounds the objects."""
+        n = 64
+        yy, xx = np.mgrid[-1:1:n * 1j, -1:1:n * 1j]
+        alpha = np.clip(1.0 - np.hypot(xx, yy), 0, 1) ** 1.5
+        rgba = np.zeros((n, n, 4), np.uint8)
+        rgba[..., 3] = (255 * alpha).astype(np.uint8)
+        tex = pyrender.Texture(source=rgba, source_channels="RGBA")
+        corners = np.array([[-1, 0, 1], [1, 0, 1], [1, 0, -1], [-1, 0, -1]], float)
+        uv = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], float)
+        self.shadow_nodes = []
+        for c in self.header.containers:
+            mat = pyrender.MetallicRoughnessMaterial(
+                baseColorFactor=[0.0, 0.0, 0.0, 1.0], baseColorTexture=tex, metallicFactor=0.0,
+                roughnessFactor=1.0, alphaMode="BLEND",
+            )
+            node = self.scene.add(_quad(corners, uv, mat), name=f"shadow_{c.name}")
+            self.shadow_nodes.append(node)
+            self._place_shadow(node, c, 0)
+
+    def _place_shadow(self, node, container, frame: int) -> None:
+        """Put the blob under ``container`` at ``frame``: wider and fainter when it is higher."""
+        pts = _transform(container.vertices, container.poses[frame])
+        lo = np.array([pts[:, i].min() for i in range(3)])
+        hi = np.array([pts[:, i].max() for i in range(3)])
+        height = max(lo[1] - self.header.table_height, 0.0)
+        radius = 0.6 * max(hi[0] - lo[0], hi[2] - lo[2]) * (1.0 + 2.0 * height / 0.1)
+        strength = SHADOW_STRENGTH * float(np.exp(-height / 0.1))
+        pose = np.diag([radius, 1.0, radius, 1.0])
+        pose[:3, 3] = [(lo[0] + hi[0]) / 2, self.header.table_height + 5e-4, (lo[2] + hi[2]) / 2]
+        self.scene.set_pose(node, pose)
+        node.mesh.primitives[0].material.baseColorFactor = [0.0, 0.0, 0.0, strength]
+
     def _add_lights(self) -> None:
         anchor, _ = scene_frame(self.header)
         for lv in self.variant.lights:
@@ -288,8 +324,10 @@ class PourScene:
 
     def update(self, frame: int, surface: SurfaceMesh | None) -> None:
         """Move containers to ``frame`` and replace the liquid mesh (None: no liquid)."""
-        for node, c in zip(self.container_nodes, self.header.containers, strict=True):
+        for node, shadow, c in zip(self.container_nodes, self.shadow_nodes,
+                                   self.header.containers, strict=True):
             self.scene.set_pose(node, c.poses[frame])
+            self._place_shadow(shadow, c, frame)
         if self.liquid_node is not None:
             self.scene.remove_node(self.liquid_node)
             self.liquid_node = None
