@@ -282,12 +282,15 @@ class PourScene:
     def _add_contact_shadows(self) -> None:
         """A soft dark blob on the table under each container (pyrender's shadow maps do not
         run with numpy 2, and cost a pass per light): it grounds the objects."""
-        n = 64
+        n = 128
         yy, xx = np.mgrid[-1:1:n * 1j, -1:1:n * 1j]
-        alpha = np.clip(1.0 - np.hypot(xx, yy), 0, 1) ** 1.5
+        # the blob fills 70 % of the quad: coarse mipmap levels stay transparent at its edges
+        alpha = np.clip(1.0 - np.hypot(xx, yy) / 0.7, 0, 1) ** 1.5
         rgba = np.zeros((n, n, 4), np.uint8)
         rgba[..., 3] = (255 * alpha).astype(np.uint8)
-        tex = pyrender.Texture(source=rgba, source_channels="RGBA")
+        clamp = pyrender.constants.GLTF.CLAMP_TO_EDGE
+        tex = pyrender.Texture(source=rgba, source_channels="RGBA",
+                               sampler=pyrender.Sampler(wrapS=clamp, wrapT=clamp))
         corners = np.array([[-1, 0, 1], [1, 0, 1], [1, 0, -1], [-1, 0, -1]], float)
         uv = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], float)
         self.shadow_nodes = []
@@ -308,7 +311,7 @@ class PourScene:
         height = max(lo[1] - self.header.table_height, 0.0)
         radius = 0.6 * max(hi[0] - lo[0], hi[2] - lo[2]) * (1.0 + 2.0 * height / 0.1)
         strength = SHADOW_STRENGTH * float(np.exp(-height / 0.1))
-        pose = np.diag([radius, 1.0, radius, 1.0])
+        pose = np.diag([radius / 0.7, 1.0, radius / 0.7, 1.0])
         pose[:3, 3] = [(lo[0] + hi[0]) / 2, self.header.table_height + 5e-4, (lo[2] + hi[2]) / 2]
         self.scene.set_pose(node, pose)
         node.mesh.primitives[0].material.baseColorFactor = [0.0, 0.0, 0.0, strength]

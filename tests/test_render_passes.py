@@ -157,3 +157,41 @@ def test_variant_size_must_match_renderer(renderer):
     v = sample_variant(RenderSettings(width=W * 2, height=H), 0)
     with pytest.raises(ValueError, match="renderer"):
         next(renderer.render_track(_header(0), np.zeros((2, 0, 3)), v))
+
+
+@pytest.mark.parametrize("mode", ["msaa", "none"])
+def test_antialias_modes_keep_the_ground_truth(mode, wall_frame):
+    pos = _block_positions()
+    with TrackRenderer(W, H, antialias=mode) as r:
+        p = next(r.render_track(_header(len(pos)), lambda f: pos, _variant(), frames=[0]))
+    assert np.array_equal(p.mask_visible, wall_frame.mask_visible)
+    assert np.array_equal(p.mask_full, wall_frame.mask_full)
+    differs = np.any(p.rgb != wall_frame.rgb, axis=2)
+    assert 0 < differs.mean() < 0.5, "anti-aliasing changes outlines, not whole images"
+
+
+def test_unknown_antialias_mode_is_rejected():
+    with pytest.raises(ValueError, match="msaa"):
+        TrackRenderer(W, H, antialias="fxaa")
+
+
+def test_importing_render_settings_does_not_load_opengl():
+    import subprocess
+    import sys
+
+    code = ("import sys; from pourbench.render import RenderSettings, sample_variant; "
+            "sample_variant(RenderSettings(), 0); "
+            "print(any(m.split('.')[0] in ('pyrender', 'OpenGL') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_closing_one_renderer_leaves_the_others_working(renderer):
+    pos = _block_positions()
+    other = TrackRenderer(W // 2, H // 2)
+    v = _variant().model_copy(update={"width": W // 2, "height": H // 2})
+    small = next(other.render_track(_header(len(pos)), lambda f: pos, v, frames=[0]))
+    other.close()
+    again = next(renderer.render_track(_header(len(pos)), lambda f: pos, _variant(), frames=[0]))
+    assert small.rgb.shape == (H // 2, W // 2, 3) and again.rgb.shape == (H, W, 3)
+    assert again.mask_full.any()
