@@ -195,3 +195,22 @@ def test_closing_one_renderer_leaves_the_others_working(renderer):
     again = next(renderer.render_track(_header(len(pos)), lambda f: pos, _variant(), frames=[0]))
     assert small.rgb.shape == (H // 2, W // 2, 3) and again.rgb.shape == (H, W, 3)
     assert again.mask_full.any()
+
+
+def test_renders_a_track_file_through_the_reader(tmp_path, renderer):
+    from pourbench.render.synthetic import synthetic_pour
+    from pourbench.track import TrackReader, TrackWriter
+
+    header, positions = synthetic_pour(num_frames=2, num_particles=3000, particle_radius=0.002)
+    path = tmp_path / "sim.h5"
+    with TrackWriter(path, header.num_frames, header.num_particles) as w:
+        for f in range(header.num_frames):
+            w.write_positions(f, positions[f])
+        w.finish(header)
+    v = sample_variant(RenderSettings(width=W, height=H), 0)
+    with TrackReader(path) as track:
+        frames = list(renderer.render_track(track.header, track.positions, v))
+    assert len(frames) == 2
+    assert set(frames[0].container_poses) == {"source", "target"}
+    assert np.allclose(frames[1].volume, header.volume[1])
+    assert all(p.mask_full.any() for p in frames), "the pour is in view"
