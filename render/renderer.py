@@ -25,7 +25,12 @@ from scipy import ndimage
 
 from pourbench.render.scene import PourScene
 from pourbench.render.surface import extract_surface
-from pourbench.render.thermal import container_warmth, scene_temperature, thermal_sensor
+from pourbench.render.thermal import (
+    container_warmth,
+    scene_temperature,
+    static_fields,
+    thermal_sensor,
+)
 from pourbench.render.variant import RenderVariant
 from pourbench.track import TrackHeader
 
@@ -128,6 +133,29 @@ def _single_sample():
         pyrender_renderer.glEnable = original
 
 
+@dataclass
+class _TrackState:
+    """What stays fixed while one track is rendered under one variant."""
+
+    header: TrackHeader
+    world: PourScene
+    materials: list[str]
+    warmth: np.ndarray  # (F, C) container warmth
+    liquid_c: float
+    surface_field: np.ndarray  # (H, W) K on table and wall
+    sensor_field: np.ndarray  # (h, w) K, native sensor resolution
+
+    @classmethod
+    def build(cls, header: TrackHeader, variant: RenderVariant) -> _TrackState:
+        materials = [c.material for c in header.containers]
+        warmth = container_warmth(np.asarray(header.volume), [c.role for c in header.containers],
+                                  materials, header.fps, variant.thermal)
+        surface_field, sensor_field = static_fields(variant.height, variant.width,
+                                                    variant.thermal, variant.seed)
+        return cls(header, PourScene(header, variant), materials, warmth,
+                   liquid_temperature_c(header), surface_field, sensor_field)
+
+
 class _SharedOffscreen:
     """One pyrender OffscreenRenderer per process, shared by all TrackRenderers.
 
@@ -209,24 +237,19 @@ class TrackRenderer:
         if isinstance(positions_fn, np.ndarray):
             array = positions_fn
             positions_fn = array.__getitem__
-        world = PourScene(header, variant)
-        self._K = world.K
-        roles = [c.role for c in header.containers]
-        materials = [c.material for c in header.containers]
-        warmth = container_warmth(np.asarray(header.volume), roles, materials, header.fps,
-                                  variant.thermal)
-        liquid_c = liquid_temperature_c(header)
+        track = _TrackState.build(header, variant)
+        self._K = track.world.K
         frames = range(header.num_frames) if frames is None else frames
         for f in frames:
-            yield self._render_frame(world, header, positions_fn(f), f, warmth[f], materials,
-                                     liquid_c)
+            yield self._render_frame(track, positions_fn(f), f)
 
     def _tick(self, stage: str, start: float) -> float:
         now = time.perf_counter()
         self.timings[stage] = self.timings.get(stage, 0.0) + now - start
         return now
 
-    def _render_frame(self, world: PourScene, header, positions, f, warmth, materials, liquid_c):
+    def _render_frame(self, track: _TrackState, positions: np.ndarray, f: int) -> FramePasses:
+        world, header = track.world, track.header
         v = world.variant
         s = v.surface
         t = time.perf_counter()
@@ -261,10 +284,12 @@ class TrackRenderer:
             liquid_depth, solid_depth,
         )
         depth = np.where(near > 0, near, np.inf).astype(np.float16)
-        apparent = scene_temperature(labels, visible, liquid_depth, solid_depth, warmth,
-                                     materials, liquid_c, v.thermal)
+        apparent = scene_temperature(
+            labels, visible, liquid_depth, solid_depth, track.warmth[f], track.materials,
+            track.liquid_c, v.thermal, track.surface_field,
+        )
         rng = np.random.default_rng([v.seed, f])
-        thermal = thermal_sensor(apparent, v.thermal, rng)
+        thermal = thermal_sensor(apparent, v.thermal, rng, track.sensor_field)
         self._tick("masks_thermal", t)
         return FramePasses(
             rgb=np.ascontiguousarray(rgb),

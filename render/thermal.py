@@ -52,6 +52,28 @@ def container_warmth(
     return out
 
 
+def static_fields(height: int, width: int, thermal, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-variant fixed images (the camera is static over a track), seeded by ``seed``.
+
+    Returns:
+        surface (H, W) kelvin: smooth temperature variation of table and wall (drafts,
+            sunlight, a warm appliance), amplitude ``surface_variation_k``.
+        sensor (h, w) kelvin at the native resolution: column offsets (fixed pattern noise)
+            plus vignetting (``vignetting_k`` at the corners).
+    """
+    rng = np.random.default_rng([seed, 1])
+    coarse = rng.standard_normal((height // 32 + 2, width // 32 + 2))
+    surface = ndimage.zoom(coarse, (height / coarse.shape[0], width / coarse.shape[1]), order=3,
+                           grid_mode=True, mode="nearest")[:height, :width]
+    surface *= thermal.surface_variation_k / max(float(np.abs(surface).max()), 1e-9)
+    s = thermal.native_scale
+    h, w = -(-height // s), -(-width // s)
+    yy, xx = np.meshgrid(np.linspace(-1, 1, h), np.linspace(-1, 1, w), indexing="ij")
+    sensor = 0.5 * thermal.vignetting_k * (xx**2 + yy**2)
+    sensor += rng.normal(0.0, thermal.fixed_pattern_k, w)[None, :]
+    return surface, sensor
+
+
 def scene_temperature(
     labels: np.ndarray,
     mask_visible: np.ndarray,
@@ -61,6 +83,7 @@ def scene_temperature(
     materials: list[str],
     liquid_temp_c: float,
     thermal,
+    surface_field: np.ndarray | None = None,
 ) -> np.ndarray:
     """(H, W) float64 apparent temperature in kelvin, full resolution, before the sensor.
 
@@ -72,6 +95,7 @@ def scene_temperature(
         materials: container materials, index = label - LABEL_CONTAINER0.
         liquid_temp_c: liquid temperature, °C.
         thermal: the variant's ``ThermalVariant``.
+        surface_field: (H, W) kelvin added on table and wall (see ``static_fields``).
     """
     amb = thermal.ambient_c + KELVIN
     liq = liquid_temp_c + KELVIN
@@ -87,6 +111,8 @@ def scene_temperature(
     labels = np.minimum(labels, n - 1)
     temp = t_label[labels]
     emis = e_label[labels]
+    if surface_field is not None:
+        temp = temp + np.where(labels < LABEL_CONTAINER0, surface_field, 0.0)
     on_container = labels >= LABEL_CONTAINER0
     if on_container.any():
         behind = liquid_depth - solid_depth
@@ -105,13 +131,15 @@ def scene_temperature(
 
 
 def thermal_sensor(
-    apparent_k: np.ndarray, thermal, rng: np.random.Generator
+    apparent_k: np.ndarray, thermal, rng: np.random.Generator,
+    sensor_field: np.ndarray | None = None,
 ) -> np.ndarray:
     """Sensor model: (H, W) apparent kelvin -> (H, W) uint16 centi-kelvin.
 
     Integrates over native pixels (native_scale x native_scale), blurs (blur_sigma_px native
-    pixels), adds gaussian noise of sigma NETD, resamples bilinearly to (H, W) shifted by the
-    registration offset (pixels), and quantises to 0.01 K.
+    pixels), adds the fixed sensor pattern (``static_fields``) and gaussian noise of sigma
+    NETD, resamples bilinearly to (H, W) shifted by the registration offset (pixels), and
+    quantises to 0.01 K.
     """
     H, W = apparent_k.shape
     s = thermal.native_scale
@@ -120,6 +148,8 @@ def thermal_sensor(
     native = padded.reshape(h, s, w, s).mean(axis=(1, 3))
     if thermal.blur_sigma_px > 0:
         native = ndimage.gaussian_filter(native, thermal.blur_sigma_px, mode="nearest")
+    if sensor_field is not None:
+        native = native + sensor_field
     native = native + rng.normal(0.0, thermal.netd_k, native.shape)
     dx, dy = thermal.offset_px
     yy = (np.arange(H) - dy + 0.5) / s - 0.5

@@ -164,6 +164,16 @@ class ThermalSettings(_Strict):
     registration_offset_px: float = Field(
         1.0, ge=0, le=20, description="max |offset| of thermal vs colour image per axis, pixels"
     )
+    fixed_pattern_k: float = Field(
+        0.05, ge=0, le=2, description="sensor column offsets (fixed pattern noise), K, 1 sigma"
+    )
+    vignetting_k: _range(-5, 5) = Field(
+        (-0.5, 0.3), description="sensor offset at the image corners relative to the centre, K"
+    )
+    surface_variation_k: float = Field(
+        0.4, ge=0, le=5,
+        description="amplitude of smooth temperature variations over table and wall, K",
+    )
     source_preheat_s: _range(0, 3600) = Field(
         (0.0, 120.0), description="time the source held hot liquid before the track starts, s"
     )
@@ -273,6 +283,9 @@ class ThermalVariant(_Strict):
     netd_k: float
     blur_sigma_px: float
     offset_px: tuple[float, float]
+    fixed_pattern_k: float
+    vignetting_k: float
+    surface_variation_k: float
     source_preheat_s: float
     contact_depth_m: float
     bulk_warm_fraction: float
@@ -399,6 +412,9 @@ def sample_variant(settings: RenderSettings, seed: int) -> RenderVariant:
         netd_k=ts.netd_k,
         blur_sigma_px=_uniform(rng, ts.blur_sigma_px),
         offset_px=tuple(float(v) for v in rng.uniform(-1, 1, 2) * ts.registration_offset_px),
+        fixed_pattern_k=ts.fixed_pattern_k,
+        vignetting_k=_uniform(rng, ts.vignetting_k),
+        surface_variation_k=ts.surface_variation_k,
         source_preheat_s=_uniform(rng, ts.source_preheat_s),
         contact_depth_m=ts.contact_depth_m,
         bulk_warm_fraction=ts.bulk_warm_fraction,

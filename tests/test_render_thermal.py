@@ -11,6 +11,7 @@ from pourbench.render.thermal import (
     LABEL_CONTAINER0,
     container_warmth,
     scene_temperature,
+    static_fields,
     thermal_sensor,
 )
 
@@ -78,3 +79,17 @@ def test_container_warmth_grows_while_holding_liquid():
     assert w[0, 0] == 0 and w[-1, 0] > 0
     assert (w[:11, 1] == 0).all() and w[-1, 1] > 0
     assert (w[:, 2] == 0).all()
+
+
+def test_static_fields_vignetting_columns_and_surface_amplitude():
+    th = _thermal(native_scale=2, vignetting_k=-0.5, fixed_pattern_k=0.0, surface_variation_k=0.4)
+    surface, sensor = static_fields(120, 160, th, seed=3)
+    assert surface.shape == (120, 160) and sensor.shape == (60, 80)
+    assert np.isclose(np.abs(surface).max(), 0.4)
+    assert np.isclose(sensor[0, 0], -0.5) and abs(sensor[30, 40]) < 0.01
+    th = _thermal(native_scale=2, vignetting_k=0.0, fixed_pattern_k=0.05)
+    _, sensor = static_fields(120, 160, th, seed=3)
+    assert np.allclose(sensor, sensor[:1]), "one offset per column"
+    assert 0.03 < sensor[0].std() < 0.07
+    again = static_fields(120, 160, th, seed=3)[1]
+    assert np.array_equal(sensor, again)
