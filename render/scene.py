@@ -16,7 +16,7 @@ from pourbench.render.thermal import LABEL_BACKGROUND, LABEL_CONTAINER0, LABEL_T
 from pourbench.render.variant import ContainerLook, RenderVariant, TextureSpec
 from pourbench.track import TrackHeader
 
-Z_NEAR, Z_FAR = 0.02, 30.0
+Z_NEAR, Z_FAR = 0.05, 30.0
 TABLE_SIZE_M = 4.0
 TABLE_TILE_M = 0.6
 WALL_DISTANCE_M = 0.7
@@ -25,6 +25,7 @@ WALL_WIDTH_M, WALL_HEIGHT_M = 5.0, 3.0
 # of transparent nodes draws it before glass containers (glass then blends over it)
 LIQUID_SORT_OFFSET_M = 50.0
 SHADOW_STRENGTH = 0.6  # opacity of the contact shadow under a container standing on the table
+SHADOW_LIFT_M = 0.001  # height of the first shadow blob above the table (next ones stack)
 
 
 def look_at(eye: np.ndarray, target: np.ndarray, up=(0.0, 1.0, 0.0)) -> np.ndarray:
@@ -252,8 +253,8 @@ class PourScene:
         table = np.array([[ax - half, y0, az + half], [ax + half, y0, az + half],
                           [ax + half, y0, az - half], [ax - half, y0, az - half]])
         uv = np.array([[0, 0], [1, 0], [1, 1], [0, 1]]) * TABLE_SIZE_M / TABLE_TILE_M
-        node = self.scene.add(_quad(table, uv, _textured_material(self.variant.table, 0.6)),
-                              name="table")
+        mat = _textured_material(self.variant.table, 0.6)
+        node = self.scene.add(_quad(table, uv, mat), name="table")
         self.seg_solid[node] = LABEL_TABLE
         # wall behind the scene, facing the camera
         h = self.camera_pose[:3, 3] - anchor
@@ -304,7 +305,10 @@ class PourScene:
             self._place_shadow(node, c, 0)
 
     def _place_shadow(self, node, container, frame: int) -> None:
-        """Put the blob under ``container`` at ``frame``: wider and fainter when it is higher."""
+        """Put the blob under ``container`` at ``frame``: wider and fainter when it is higher.
+
+        Each container's blob gets its own height: coplanar blended quads fight in the depth
+        test and draw as stripes."""
         pts = _transform(container.vertices, container.poses[frame])
         lo = np.array([pts[:, i].min() for i in range(3)])
         hi = np.array([pts[:, i].max() for i in range(3)])
@@ -312,7 +316,8 @@ class PourScene:
         radius = 0.6 * max(hi[0] - lo[0], hi[2] - lo[2]) * (1.0 + 2.0 * height / 0.1)
         strength = SHADOW_STRENGTH * float(np.exp(-height / 0.1))
         pose = np.diag([radius / 0.7, 1.0, radius / 0.7, 1.0])
-        pose[:3, 3] = [(lo[0] + hi[0]) / 2, self.header.table_height + 5e-4, (lo[2] + hi[2]) / 2]
+        y = self.header.table_height + SHADOW_LIFT_M * (1 + self.shadow_nodes.index(node))
+        pose[:3, 3] = [(lo[0] + hi[0]) / 2, y, (lo[2] + hi[2]) / 2]
         self.scene.set_pose(node, pose)
         node.mesh.primitives[0].material.baseColorFactor = [0.0, 0.0, 0.0, strength]
 
