@@ -1,0 +1,569 @@
+"""Train a baseline on a dataset folder: seeded, resumable, optionally data-parallel.
+
+Tasks and outputs: ``detection`` learns ``mask/visible``, ``tracking`` learns ``mask/full``,
+``both`` learns the two as the model's two output channels (K = 2, detection first). The
+*main* task, which picks ``best.pt`` by validation F1 (threshold 0.5), is detection for
+"detection" and "both", tracking for "tracking".
+
+A run folder holds ``last.pt`` (every epoch), ``best.pt``, optional ``epoch_XXX.pt``,
+``metrics.csv`` / ``metrics.json`` (one row per epoch) and ``tensorboard/`` when the
+``tensorboard`` package is importable. ``resume=True`` continues from ``last.pt``
+(weights, optimiser, grad scaler, RNG states, epoch, best score, history); the data order
+and augmentations depend only on (seed, epoch), so a resumed run equals an uninterrupted one.
+
+Several GPUs: ``torchrun --nproc_per_node N -m pourbench.benchmark.train_cli ...``;
+``batch_size`` is per process; only rank 0 writes.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler
+from tqdm import tqdm
+
+from pourbench.atomic import write_text_atomic
+from pourbench.baselines import MODELS, SegmentationModel, build_model
+from pourbench.benchmark import distributed
+from pourbench.benchmark.checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
+from pourbench.benchmark.inference import input_chunks, stream_logits
+from pourbench.benchmark.loader import (
+    TARGET_KEYS,
+    SequenceDataset,
+    modality_channels,
+    resize_targets,
+    sequence_files,
+)
+from pourbench.datasets.sequence import SequenceReader
+from pourbench.errors import PourbenchError
+
+log = logging.getLogger(__name__)
+
+#: task -> targets, in output-channel order.
+TASK_TARGETS = {"detection": ("visible",), "tracking": ("full",), "both": ("visible", "full")}
+#: target -> the benchmark task it is scored in.
+TARGET_TASK = {"visible": "detection", "full": "tracking"}
+#: "auto" positive weight = negatives / positives of the training masks, clipped to this.
+AUTO_POS_WEIGHT_RANGE = (1.0, 100.0)
+#: Frames per chunk when validating whole sequences.
+VALIDATION_CHUNK = 16
+#: Arguments that must match when resuming (they define the model and its input).
+RESUME_MUST_MATCH = ("model", "modality", "task", "size", "width", "model_kwargs")
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced."""
+
+    run_dir: Path
+    last_checkpoint: Path
+    best_checkpoint: Path
+    best_f1: float
+    best_epoch: int
+    epochs: int
+    num_parameters: int
+    history: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def main_task(task: str) -> str:
+    return TARGET_TASK[TASK_TARGETS[task][0]]
+
+
+def select_device(device: str, local_rank: int = 0) -> torch.device:
+    """``"auto"``: CUDA when available (this process's GPU under torchrun), else CPU."""
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda":
+        device = f"cuda:{local_rank}"
+    try:
+        dev = torch.device(device)
+    except RuntimeError as e:
+        raise PourbenchError(f"bad device {device!r}: use auto, cpu, cuda or cuda:N") from e
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise PourbenchError(f"device {device!r} requested but CUDA is not available")
+    return dev
+
+
+def train(
+    model: str = "cnn",
+    data: str | os.PathLike = "data",
+    out: str | os.PathLike = "run",
+    modality: str = "rgb",
+    task: str = "detection",
+    epochs: int = 10,
+    batch_size: int = 4,
+    lr: float = 1e-3,
+    weight_decay: float = 1e-4,
+    clip_len: int = 8,
+    stride: int | None = None,
+    size: tuple[int, int] | None = None,
+    crop: tuple[int, int] | None = None,
+    hflip: bool = True,
+    seed: int = 0,
+    resume: bool = False,
+    num_workers: int = 0,
+    pos_weight: float | str | None = None,
+    device: str = "auto",
+    progress: bool = True,
+    width: float = 1.0,
+    model_kwargs: dict[str, Any] | None = None,
+    keep_epochs: bool = False,
+) -> TrainResult:
+    """Train ``model`` on ``data/train``, validate on ``data/val`` each epoch, write ``out``.
+
+    Args:
+        model: registry name, ``"cnn"``, ``"multiframe"`` or ``"lstm"``.
+        data: dataset folder with ``train/`` (and ``val/``; without it, train is validated).
+        out: run folder for checkpoints and metrics.
+        modality: ``"rgb"``, ``"thermal"`` or ``"rgb+thermal"``.
+        task: ``"detection"``, ``"tracking"`` or ``"both"`` (see the module docstring).
+        epochs: total epochs (a resumed run continues up to this number).
+        batch_size: clips per optimiser step (per process under torchrun).
+        lr, weight_decay: AdamW settings.
+        clip_len, stride: training clips of ``clip_len`` frames every ``stride`` frames.
+        size: resize frames to (H, W) for training, validation and prediction.
+        crop, hflip: training augmentations (random crop (H, W) after resizing; flips).
+        seed: seeds the model initialisation, data order and augmentations.
+        resume: continue from ``out/last.pt`` (starts fresh when there is none).
+        num_workers: DataLoader worker processes.
+        pos_weight: weight of water pixels in the loss: None (1), a number, or ``"auto"``.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``; mixed precision on CUDA.
+        progress: show tqdm bars.
+        width, model_kwargs: model size multiplier and other constructor arguments.
+        keep_epochs: also keep ``epoch_XXX.pt`` for every epoch.
+
+    Raises:
+        PourbenchError: bad arguments, missing data, or an existing run without ``resume``.
+    """
+    start_time = time.perf_counter()
+    if model not in MODELS:
+        raise PourbenchError(f"unknown model {model!r}; valid models: {', '.join(sorted(MODELS))}")
+    if task not in TASK_TARGETS:
+        raise PourbenchError(f"unknown task {task!r}; valid: {', '.join(TASK_TARGETS)}")
+    if epochs < 1 or batch_size < 1 or clip_len < 1 or lr <= 0:
+        raise PourbenchError(
+            f"need epochs, batch_size, clip_len >= 1 and lr > 0 "
+            f"(got {epochs}, {batch_size}, {clip_len}, {lr})"
+        )
+    in_channels = modality_channels(modality)
+    targets = TASK_TARGETS[task]
+    data, out = Path(data), Path(out)
+    if not data.is_dir():
+        raise PourbenchError(f"{data}: no such data folder")
+    args = {
+        "model": model,
+        "data": str(data),
+        "modality": modality,
+        "task": task,
+        "epochs": int(epochs),
+        "batch_size": int(batch_size),
+        "lr": float(lr),
+        "weight_decay": float(weight_decay),
+        "clip_len": int(clip_len),
+        "stride": stride,
+        "size": list(size) if size is not None else None,
+        "crop": list(crop) if crop is not None else None,
+        "hflip": bool(hflip),
+        "seed": int(seed),
+        "num_workers": int(num_workers),
+        "pos_weight": pos_weight,
+        "width": float(width),
+        "model_kwargs": dict(model_kwargs or {}),
+    }
+    resume_from = out / "last.pt"
+    if not resume and resume_from.exists():
+        raise PourbenchError(f"{out}: already holds a run; pass resume or choose another --out")
+
+    dist_info = distributed.setup(select_device(device).type)
+    try:
+        dev = select_device(device, dist_info.local_rank)
+        args["world_size"] = dist_info.world_size
+        return _train(
+            args,
+            targets,
+            in_channels,
+            out,
+            dev,
+            dist_info,
+            resume_from if resume else None,
+            progress,
+            keep_epochs,
+            start_time,
+        )
+    finally:
+        distributed.teardown(dist_info)
+
+
+def _train(
+    args, targets, in_channels, out, dev, dist_info, resume_from, progress, keep_epochs, start_time
+) -> TrainResult:
+    seed = args["seed"]
+    torch.manual_seed(seed)
+    net: SegmentationModel = build_model(
+        args["model"],
+        in_channels=in_channels,
+        out_channels=len(targets),
+        width=args["width"],
+        **args["model_kwargs"],
+    ).to(dev)
+    size = tuple(args["size"]) if args["size"] else None
+    train_set = SequenceDataset(
+        args["data"],
+        "train",
+        clip_len=args["clip_len"],
+        stride=args["stride"],
+        modality=args["modality"],
+        targets=targets,
+        size=size,
+        crop=tuple(args["crop"]) if args["crop"] else None,
+        hflip=args["hflip"],
+        seed=seed,
+    )
+    val_files = _validation_files(Path(args["data"]))
+    amp = dev.type == "cuda"
+    optimizer = torch.optim.AdamW(
+        net.parameters(), lr=args["lr"], weight_decay=args["weight_decay"]
+    )
+    scaler = torch.amp.GradScaler(dev.type, enabled=amp)
+    first_epoch, best_f1, best_epoch, history = 0, -1.0, 0, []
+    pos_weight = _resolve_pos_weight(args["pos_weight"], train_set)
+
+    if resume_from is not None and resume_from.exists():
+        ckpt = load_checkpoint(resume_from, map_location=dev)
+        _check_resumable(ckpt["args"], args, resume_from)
+        net.load_state_dict(ckpt["model_state"])
+        optimizer.load_state_dict(ckpt["optimizer_state"])
+        scaler.load_state_dict(ckpt["scaler_state"])
+        restore_rng(ckpt["rng"])
+        first_epoch, best_f1, best_epoch = ckpt["epoch"], ckpt["best_f1"], ckpt["best_epoch"]
+        history = list(ckpt["history"])
+        pos_weight = ckpt["pos_weight"]
+        log.info("resumed %s at epoch %d (best F1 %.4f)", resume_from, first_epoch, best_f1)
+    elif resume_from is not None:
+        log.info("%s: nothing to resume, starting fresh", resume_from)
+    distributed.barrier(dist_info)  # every rank has read the run folder before rank 0 writes
+
+    weight = torch.tensor(pos_weight, dtype=torch.float32, device=dev).view(-1, 1, 1)
+    ddp = (
+        DistributedDataParallel(net, device_ids=[dev.index] if dev.type == "cuda" else None)
+        if dist_info.enabled
+        else net
+    )
+    sampler = DistributedSampler(
+        train_set, num_replicas=dist_info.world_size, rank=dist_info.rank, shuffle=True, seed=seed
+    )
+    writer = _tensorboard(out) if dist_info.is_main else None
+    main_name = TARGET_TASK[targets[0]]
+    show = progress and dist_info.is_main
+    if dist_info.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        log.info(
+            "training %s (%d parameters) on %d clips, %s, validating on %d sequences",
+            args["model"],
+            net.num_parameters(),
+            len(train_set),
+            dev,
+            len(val_files),
+        )
+
+    for epoch in range(first_epoch, args["epochs"]):
+        epoch_start = time.perf_counter()
+        train_set.set_epoch(epoch)
+        sampler.set_epoch(epoch)
+        loader = DataLoader(
+            train_set,
+            batch_size=args["batch_size"],
+            sampler=sampler,
+            num_workers=args["num_workers"],
+            pin_memory=dev.type == "cuda",
+            generator=torch.Generator().manual_seed(seed * 100_003 + epoch),
+        )
+        ddp.train()
+        totals = torch.zeros(2, dtype=torch.float64)  # loss sum, clips
+        bar = tqdm(
+            loader,
+            desc=f"epoch {epoch + 1}/{args['epochs']}",
+            disable=not show,
+            leave=False,
+            unit="batch",
+        )
+        for batch in bar:
+            frames = batch["frames"].to(dev, non_blocking=True)
+            target = batch["targets"].to(dev, non_blocking=True)
+            with torch.autocast(dev.type, dtype=torch.float16, enabled=amp):
+                logits = ddp(frames)
+            loss = F.binary_cross_entropy_with_logits(logits.float(), target, pos_weight=weight)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            totals += torch.tensor([loss.item() * len(frames), len(frames)], dtype=torch.float64)
+            bar.set_postfix(loss=f"{loss.item():.4f}")
+        totals = distributed.all_sum(totals, dist_info, dev)
+        val = validate(
+            net, val_files, args["modality"], targets, size, dev, weight, amp, dist_info, show
+        )
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": float(totals[0] / max(totals[1], 1)),
+            **val,
+            "lr": optimizer.param_groups[0]["lr"],
+            "seconds": round(time.perf_counter() - epoch_start, 3),
+        }
+        history.append(row)
+        improved = row[f"val_f1_{main_name}"] > best_f1
+        if improved:
+            best_f1, best_epoch = row[f"val_f1_{main_name}"], epoch + 1
+        row["best_f1"] = best_f1
+        log.info(
+            "epoch %d/%d: %s",
+            epoch + 1,
+            args["epochs"],
+            ", ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "epoch"),
+        )
+        if dist_info.is_main:
+            payload = {
+                "model_config": dict(net.config),
+                "model_state": net.state_dict(),
+                "optimizer_state": optimizer.state_dict(),
+                "scaler_state": scaler.state_dict(),
+                "rng": rng_state(),
+                "epoch": epoch + 1,
+                "best_f1": best_f1,
+                "best_epoch": best_epoch,
+                "args": args,
+                "targets": list(targets),
+                "pos_weight": list(pos_weight),
+                "history": history,
+                "num_parameters": net.num_parameters(),
+            }
+            if improved:
+                save_checkpoint(out / "best.pt", payload)
+            if keep_epochs:
+                save_checkpoint(out / f"epoch_{epoch + 1:03d}.pt", payload)
+            save_checkpoint(out / "last.pt", payload)
+            write_metrics(out, history)
+            if writer is not None:
+                for key, value in row.items():
+                    if key != "epoch":
+                        writer.add_scalar(key, value, epoch + 1)
+                writer.flush()
+        distributed.barrier(dist_info)
+
+    if writer is not None:
+        writer.close()
+    return TrainResult(
+        run_dir=out,
+        last_checkpoint=out / "last.pt",
+        best_checkpoint=out / "best.pt",
+        best_f1=best_f1,
+        best_epoch=best_epoch,
+        epochs=args["epochs"],
+        num_parameters=net.num_parameters(),
+        history=history,
+        seconds=time.perf_counter() - start_time,
+    )
+
+
+@torch.no_grad()
+def validate(
+    model: SegmentationModel,
+    files: list[Path],
+    modality: str,
+    targets: tuple[str, ...],
+    size: tuple[int, int] | None,
+    device: torch.device,
+    pos_weight: torch.Tensor,
+    amp: bool = False,
+    dist_info: distributed.DistInfo | None = None,
+    progress: bool = False,
+) -> dict[str, float]:
+    """Loss and F1 at threshold 0.5 over all pixels of whole sequences, per target.
+
+    Sequences run causally in chunks (the LSTM carries its memory through the whole
+    sequence), at the training resolution; masks are area-resized and binarised at 0.5.
+    Under torchrun each process takes every world_size-th file and the counts are summed.
+    An empty target predicted empty scores F1 = 1.
+
+    Returns:
+        ``val_loss`` and ``val_f1_<task>`` for each target.
+    """
+    dist_info = dist_info or distributed.DistInfo()
+    was_training = model.training
+    model.eval()
+    k = len(targets)
+    counts = torch.zeros(3 * k + 2, dtype=torch.float64)  # tp, fp, fn per target; loss, pixels
+    mine = files[dist_info.rank :: dist_info.world_size]
+    for path in tqdm(mine, desc="validate", disable=not progress, leave=False, unit="seq"):
+        with SequenceReader(path) as reader:
+            for frames, logits in stream_logits(
+                model, input_chunks(reader, modality, size, VALIDATION_CHUNK), device, amp
+            ):
+                masks = np.stack([reader.read(TARGET_KEYS[t], frames) for t in targets], 1)
+                y = torch.from_numpy(masks.astype(np.float32))
+                y = resize_targets(y, tuple(logits.shape[-2:])).to(device)
+                counts[-2] += F.binary_cross_entropy_with_logits(
+                    logits, y, pos_weight=pos_weight, reduction="sum"
+                ).item()
+                counts[-1] += y.numel()
+                pred, truth = logits > 0, y >= 0.5
+                for i in range(k):
+                    p, t = pred[:, i], truth[:, i]
+                    counts[3 * i] += (p & t).sum().item()
+                    counts[3 * i + 1] += (p & ~t).sum().item()
+                    counts[3 * i + 2] += (~p & t).sum().item()
+    counts = distributed.all_sum(counts, dist_info, device)
+    model.train(was_training)
+    result = {"val_loss": float(counts[-2] / max(counts[-1], 1))}
+    for i, target in enumerate(targets):
+        tp, fp, fn = counts[3 * i : 3 * i + 3].tolist()
+        result[f"val_f1_{TARGET_TASK[target]}"] = f1_score(tp, fp, fn)
+    return result
+
+
+def f1_score(tp: float, fp: float, fn: float) -> float:
+    """2TP / (2TP + FP + FN); 1.0 when there is nothing to find and nothing was found."""
+    denominator = 2 * tp + fp + fn
+    return 1.0 if denominator == 0 else 2 * tp / denominator
+
+
+def write_metrics(out: Path, history: list[dict[str, Any]]) -> None:
+    """``metrics.csv`` and ``metrics.json`` (one row per epoch), written atomically."""
+    columns = list(dict.fromkeys(key for row in history for key in row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history)
+    write_text_atomic(out / "metrics.csv", buffer.getvalue())
+    write_text_atomic(out / "metrics.json", json.dumps(history, indent=1) + "\n")
+
+
+def _validation_files(data: Path) -> list[Path]:
+    try:
+        return sequence_files(data, "val")
+    except PourbenchError:
+        log.warning("%s: no validation sequences, validating on train", data)
+        return sequence_files(data, "train")
+
+
+def _resolve_pos_weight(pos_weight, dataset: SequenceDataset) -> list[float]:
+    """Per-target positive weights: 1, a given number, or negatives/positives ("auto")."""
+    k = len(dataset.targets)
+    if pos_weight is None:
+        return [1.0] * k
+    if pos_weight == "auto":
+        positives, pixels = np.zeros(k), 0
+        for path in dataset.files:
+            with SequenceReader(path) as r:
+                frames = slice(None, None, max(1, r.num_frames // 16))  # ~16 frames a file
+                for i, target in enumerate(dataset.targets):
+                    mask = r.read(TARGET_KEYS[target], frames)
+                    positives[i] += mask.sum()
+                pixels += mask.size
+        low, high = AUTO_POS_WEIGHT_RANGE
+        weights = [float(np.clip((pixels - p) / p, low, high)) if p > 0 else 1.0 for p in positives]
+        log.info("auto positive weights %s", weights)
+        return weights
+    try:
+        value = float(pos_weight)
+    except (TypeError, ValueError) as e:
+        raise PourbenchError(f"pos_weight must be a number or 'auto', got {pos_weight!r}") from e
+    if not math.isfinite(value) or value <= 0:
+        raise PourbenchError(f"pos_weight must be > 0, got {pos_weight!r}")
+    return [value] * k
+
+
+def _check_resumable(saved: dict, args: dict, path: Path) -> None:
+    for key in RESUME_MUST_MATCH:
+        if saved.get(key) != args.get(key):
+            raise PourbenchError(
+                f"{path}: cannot resume, {key} was {saved.get(key)!r}, now {args.get(key)!r}"
+            )
+    changed = [
+        k for k in args if k not in RESUME_MUST_MATCH and k != "epochs" and saved.get(k) != args[k]
+    ]
+    if changed:
+        log.warning(
+            "resuming with changed arguments %s: the run will differ from one that never stopped",
+            changed,
+        )
+
+
+def _tensorboard(out: Path):
+    if importlib.util.find_spec("tensorboard") is None:
+        return None
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(log_dir=str(out / "tensorboard"))
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    """``"160x120"`` (width x height, as resolutions are written) -> (H, W) = (120, 160)."""
+    if text is None or text == "":
+        return None
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError as e:
+        raise PourbenchError(f"size must be WIDTHxHEIGHT like 160x120, got {text!r}") from e
+    if w < 1 or h < 1:
+        raise PourbenchError(f"size must be positive, got {text!r}")
+    return h, w
+
+
+def train_command(
+    model: str,
+    data: str | os.PathLike,
+    out: str | os.PathLike,
+    modality: str = "rgb",
+    task: str = "detection",
+    epochs: int = 10,
+    batch_size: int = 4,
+    lr: float = 1e-3,
+    clip_len: int = 8,
+    size: str | None = None,
+    seed: int = 0,
+    resume: bool = False,
+    num_workers: int = 0,
+    pos_weight: str | None = None,
+    device: str = "auto",
+    progress: bool = True,
+    width: float = 1.0,
+) -> TrainResult:
+    """``pourbench train --model cnn|multiframe|lstm --data DIR --out RUN [...]``.
+
+    ``size`` is ``WIDTHxHEIGHT`` (e.g. ``160x120``); ``pos_weight`` is a number or "auto".
+    """
+    return train(
+        model=model,
+        data=data,
+        out=out,
+        modality=modality,
+        task=task,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        clip_len=clip_len,
+        size=parse_size(size),
+        seed=seed,
+        resume=resume,
+        num_workers=num_workers,
+        pos_weight=pos_weight,
+        device=device,
+        progress=progress,
+        width=width,
+    )
