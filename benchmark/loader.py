@@ -97,17 +97,20 @@ def normalise_frames(
     """
     parts = []
     if modality in ("rgb", "rgb+thermal"):
-        x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(0, 3, 1, 2).float() / 255.0
-        mean = torch.tensor(RGB_MEAN).view(1, 3, 1, 1)
-        std = torch.tensor(RGB_STD).view(1, 3, 1, 1)
-        parts.append((x - mean) / std)
+        # one fused multiply-add per value: x / 255 / std - mean / std
+        scale = (1.0 / (255.0 * np.asarray(RGB_STD))).astype(np.float32)
+        offset = (-np.asarray(RGB_MEAN) / np.asarray(RGB_STD)).astype(np.float32)
+        x = np.asarray(rgb, np.float32) * scale + offset  # (T, H, W, 3)
+        parts.append(torch.from_numpy(x).permute(0, 3, 1, 2))
     if modality in ("thermal", "rgb+thermal"):
-        kelvin = torch.from_numpy(thermal.astype(np.float32)) / 100.0
-        celsius = kelvin - KELVIN_AT_0C
-        parts.append(((celsius - THERMAL_CENTER_C) / THERMAL_SCALE_C)[:, None])
+        # centi-kelvin -> °C -> (t - 30) / 20, also one multiply-add
+        a = 1.0 / (100.0 * THERMAL_SCALE_C)
+        b = -(KELVIN_AT_0C + THERMAL_CENTER_C) / THERMAL_SCALE_C
+        t = np.asarray(thermal, np.float32) * np.float32(a) + np.float32(b)
+        parts.append(torch.from_numpy(t)[:, None])
     if not parts:
         modality_channels(modality)  # raises the clear error
-    return torch.cat(parts, dim=1).contiguous()
+    return (parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)).contiguous()
 
 
 def read_frames(reader: SequenceReader, frames: slice | np.ndarray, modality: str) -> torch.Tensor:
