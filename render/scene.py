@@ -101,15 +101,29 @@ def _texture(image: np.ndarray) -> pyrender.Texture:
     return pyrender.Texture(source=image, source_channels="RGB", sampler=sampler)
 
 
-def _quad(corners: np.ndarray, uv: np.ndarray, material) -> pyrender.Mesh:
-    """Two-triangle quad, corners (4, 3) counter-clockwise seen from its front."""
+def _quad(corners: np.ndarray, uv: np.ndarray, material, cells: int = 1) -> pyrender.Mesh:
+    """Flat quad, corners (4, 3) counter-clockwise seen from its front, split into
+    cells x cells squares (on llvmpipe, lighting across a table-sized triangle that reaches
+    behind the camera shows a seam along its diagonal; small cells avoid it)."""
     normal = np.cross(corners[1] - corners[0], corners[2] - corners[0])
     normal /= np.linalg.norm(normal)
+    t = np.linspace(0.0, 1.0, cells + 1)
+    a, b = np.meshgrid(t, t, indexing="ij")  # a along corner 0->1, b along corner 0->3
+    a, b = a.reshape(-1, 1), b.reshape(-1, 1)
+
+    def bilinear(q):
+        return (1 - a) * (1 - b) * q[0] + a * (1 - b) * q[1] + a * b * q[2] + (1 - a) * b * q[3]
+
+    i, j = np.meshgrid(np.arange(cells), np.arange(cells), indexing="ij")
+    v00 = (i * (cells + 1) + j).reshape(-1)
+    v10, v01 = v00 + cells + 1, v00 + 1
+    v11 = v10 + 1
+    faces = np.concatenate([np.stack([v00, v10, v11], 1), np.stack([v00, v11, v01], 1)])
     prim = pyrender.Primitive(
-        positions=corners.astype(np.float32),
-        normals=np.repeat(normal[None], 4, axis=0).astype(np.float32),
-        texcoord_0=uv.astype(np.float32),
-        indices=np.array([[0, 1, 2], [0, 2, 3]], np.uint32),
+        positions=bilinear(corners).astype(np.float32),
+        normals=np.repeat(normal[None], len(a), axis=0).astype(np.float32),
+        texcoord_0=bilinear(uv).astype(np.float32),
+        indices=faces.astype(np.uint32),
         material=material,
     )
     return pyrender.Mesh([prim])
@@ -254,7 +268,7 @@ class PourScene:
                           [ax + half, y0, az - half], [ax - half, y0, az - half]])
         uv = np.array([[0, 0], [1, 0], [1, 1], [0, 1]]) * TABLE_SIZE_M / TABLE_TILE_M
         mat = _textured_material(self.variant.table, 0.6)
-        node = self.scene.add(_quad(table, uv, mat), name="table")
+        node = self.scene.add(_quad(table, uv, mat, cells=16), name="table")
         self.seg_solid[node] = LABEL_TABLE
         # wall behind the scene, facing the camera
         h = self.camera_pose[:3, 3] - anchor
@@ -277,7 +291,7 @@ class PourScene:
         mat = pyrender.MetallicRoughnessMaterial(
             baseColorTexture=_texture(img), metallicFactor=0.0, roughnessFactor=0.9
         )
-        node = self.scene.add(_quad(wall, uv, mat), name="background")
+        node = self.scene.add(_quad(wall, uv, mat, cells=8), name="background")
         self.seg_solid[node] = LABEL_BACKGROUND
 
     def _add_contact_shadows(self) -> None:
@@ -285,13 +299,15 @@ class PourScene:
         run with numpy 2, and cost a pass per light): it grounds the objects."""
         n = 128
         yy, xx = np.mgrid[-1:1:n * 1j, -1:1:n * 1j]
-        # the blob fills 70 % of the quad: coarse mipmap levels stay transparent at its edges
+        # the blob fills 70 % of the quad, whose edges stay fully transparent
         alpha = np.clip(1.0 - np.hypot(xx, yy) / 0.7, 0, 1) ** 1.5
         rgba = np.zeros((n, n, 4), np.uint8)
         rgba[..., 3] = (255 * alpha).astype(np.uint8)
-        clamp = pyrender.constants.GLTF.CLAMP_TO_EDGE
-        tex = pyrender.Texture(source=rgba, source_channels="RGBA",
-                               sampler=pyrender.Sampler(wrapS=clamp, wrapT=clamp))
+        gltf = pyrender.constants.GLTF
+        # no mipmaps: their coarse levels average the blob into a faint square with hard edges
+        sampler = pyrender.Sampler(magFilter=gltf.LINEAR, minFilter=gltf.LINEAR,
+                                   wrapS=gltf.CLAMP_TO_EDGE, wrapT=gltf.CLAMP_TO_EDGE)
+        tex = pyrender.Texture(source=rgba, source_channels="RGBA", sampler=sampler)
         corners = np.array([[-1, 0, 1], [1, 0, 1], [1, 0, -1], [-1, 0, -1]], float)
         uv = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], float)
         self.shadow_nodes = []
@@ -302,13 +318,25 @@ class PourScene:
             )
             node = self.scene.add(_quad(corners, uv, mat), name=f"shadow_{c.name}")
             self.shadow_nodes.append(node)
-            self._place_shadow(node, c, 0)
+        self._place_shadows(0)
 
-    def _place_shadow(self, node, container, frame: int) -> None:
-        """Put the blob under ``container`` at ``frame``: wider and fainter when it is higher.
+    def _place_shadows(self, frame: int) -> None:
+        """Put each blob under its container at ``frame``: wider and fainter when higher.
 
-        Each container's blob gets its own height: coplanar blended quads fight in the depth
-        test and draw as stripes."""
+        Blended quads write depth over their whole square: a blob drawn later must lie above
+        those drawn before it, or they clip it (coplanar ones fight and draw as stripes).
+        pyrender draws transparent nodes far to near, so nearer blobs are placed higher."""
+        eye = self.camera_pose[:3, 3]
+        poses = [self._shadow_pose(c, frame) for c in self.header.containers]
+        far_to_near = np.argsort([-np.linalg.norm(p[:3, 3] - eye) for p, _ in poses], kind="stable")
+        for rank, i in enumerate(far_to_near):
+            pose, strength = poses[i]
+            pose[1, 3] = self.header.table_height + SHADOW_LIFT_M * (1 + rank)
+            self.scene.set_pose(self.shadow_nodes[i], pose)
+            self.shadow_nodes[i].mesh.primitives[0].material.baseColorFactor = [0, 0, 0, strength]
+
+    def _shadow_pose(self, container, frame: int) -> tuple[np.ndarray, float]:
+        """Pose (4, 4) of the unit blob quad under ``container`` and its opacity."""
         pts = _transform(container.vertices, container.poses[frame])
         lo = np.array([pts[:, i].min() for i in range(3)])
         hi = np.array([pts[:, i].max() for i in range(3)])
@@ -316,10 +344,8 @@ class PourScene:
         radius = 0.6 * max(hi[0] - lo[0], hi[2] - lo[2]) * (1.0 + 2.0 * height / 0.1)
         strength = SHADOW_STRENGTH * float(np.exp(-height / 0.1))
         pose = np.diag([radius / 0.7, 1.0, radius / 0.7, 1.0])
-        y = self.header.table_height + SHADOW_LIFT_M * (1 + self.shadow_nodes.index(node))
-        pose[:3, 3] = [(lo[0] + hi[0]) / 2, y, (lo[2] + hi[2]) / 2]
-        self.scene.set_pose(node, pose)
-        node.mesh.primitives[0].material.baseColorFactor = [0.0, 0.0, 0.0, strength]
+        pose[:3, 3] = [(lo[0] + hi[0]) / 2, self.header.table_height, (lo[2] + hi[2]) / 2]
+        return pose, strength
 
     def _add_lights(self) -> None:
         anchor, _ = scene_frame(self.header)
@@ -332,10 +358,9 @@ class PourScene:
 
     def update(self, frame: int, surface: SurfaceMesh | None) -> None:
         """Move containers to ``frame`` and replace the liquid mesh (None: no liquid)."""
-        for node, shadow, c in zip(self.container_nodes, self.shadow_nodes,
-                                   self.header.containers, strict=True):
+        for node, c in zip(self.container_nodes, self.header.containers, strict=True):
             self.scene.set_pose(node, c.poses[frame])
-            self._place_shadow(shadow, c, frame)
+        self._place_shadows(frame)
         if self.liquid_node is not None:
             self.scene.remove_node(self.liquid_node)
             self.liquid_node = None
