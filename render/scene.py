@@ -25,6 +25,7 @@ WALL_WIDTH_M, WALL_HEIGHT_M = 5.0, 3.0
 # of transparent nodes draws it before glass containers (glass then blends over it)
 LIQUID_SORT_OFFSET_M = 50.0
 SHADOW_STRENGTH = 0.6  # opacity of the contact shadow under a container standing on the table
+SHADOW_FADE_M = 0.05  # a blob fades and widens with its container's height above the table
 SHADOW_LIFT_M = 0.001  # height of the first shadow blob above the table (next ones stack)
 
 
@@ -333,7 +334,9 @@ class PourScene:
             pose, strength = poses[i]
             pose[1, 3] = self.header.table_height + SHADOW_LIFT_M * (1 + rank)
             self.scene.set_pose(self.shadow_nodes[i], pose)
-            self.shadow_nodes[i].mesh.primitives[0].material.baseColorFactor = [0, 0, 0, strength]
+            mesh = self.shadow_nodes[i].mesh
+            mesh.primitives[0].material.baseColorFactor = [0, 0, 0, strength]
+            mesh.is_visible = strength > 0.02  # a faint blob costs as much as a dark one
 
     def _shadow_pose(self, container, frame: int) -> tuple[np.ndarray, float]:
         """Pose (4, 4) of the unit blob quad under ``container`` and its opacity."""
@@ -341,8 +344,8 @@ class PourScene:
         lo = np.array([pts[:, i].min() for i in range(3)])
         hi = np.array([pts[:, i].max() for i in range(3)])
         height = max(lo[1] - self.header.table_height, 0.0)
-        radius = 0.6 * max(hi[0] - lo[0], hi[2] - lo[2]) * (1.0 + 2.0 * height / 0.1)
-        strength = SHADOW_STRENGTH * float(np.exp(-height / 0.1))
+        radius = 0.6 * max(hi[0] - lo[0], hi[2] - lo[2]) * (1.0 + height / SHADOW_FADE_M)
+        strength = SHADOW_STRENGTH * float(np.exp(-height / SHADOW_FADE_M))
         pose = np.diag([radius / 0.7, 1.0, radius / 0.7, 1.0])
         pose[:3, 3] = [(lo[0] + hi[0]) / 2, self.header.table_height, (lo[2] + hi[2]) / 2]
         return pose, strength
