@@ -158,6 +158,10 @@ def train(
     resume: bool = typer.Option(False, help="Continue from RUN/last.pt."),
     workers: int = typer.Option(0, min=0, help="DataLoader worker processes."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    clip_len: int = typer.Option(8, min=1, help="Frames per training clip."),
+    size: str | None = typer.Option(None, help="Resize frames to WIDTHxHEIGHT, e.g. 160x120."),
+    pos_weight: str | None = typer.Option(None, help="Positive-class weight: a number or auto."),
+    width: float = typer.Option(1.0, min=0.05, help="Channel-width multiplier of the model."),
 ) -> None:
     """Train a baseline on a generated dataset."""
     try:
@@ -166,7 +170,7 @@ def train(
         _not_yet("train", e)
     train_command(model=model, data=data, out=out, modality=modality, task=task, epochs=epochs,
                   batch_size=batch_size, lr=lr, seed=seed, resume=resume, num_workers=workers,
-                  device=device)
+                  device=device, clip_len=clip_len, size=size, pos_weight=pos_weight, width=width)
 
 
 @app.command()
@@ -181,7 +185,8 @@ def predict(
         from pourbench.benchmark.predict import predict_command
     except ModuleNotFoundError as e:
         _not_yet("predict", e)
-    predict_command(checkpoint=checkpoint, data=data, out=out, device=device)
+    for path in predict_command(checkpoint=checkpoint, data=data, out=out, device=device):
+        typer.echo(f"wrote {path}")
 
 
 @app.command()
@@ -219,13 +224,14 @@ def demo(
     out: Path = typer.Option(Path("demo_out"), "--out", "-o", help="Folder for all outputs."),
     recipe: str = typer.Option("small", help="Recipe to generate."),
     epochs: int = typer.Option(4, min=1, help="Training epochs per baseline."),
+    arch: str = typer.Option("auto", help=ARCH_HELP),
 ) -> None:
     """The main job: generate, train three baselines, predict, score, leaderboard."""
     try:
         from pourbench.demo import run_demo
     except ModuleNotFoundError as e:
         _not_yet("demo", e)
-    run_demo(out, recipe=recipe, epochs=epochs)
+    run_demo(out, recipe=recipe, epochs=epochs, arch=arch)
 
 
 @app.command()
