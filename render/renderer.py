@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyrender
-from scipy import ndimage
 
+from pourbench.render.post import refract_liquid, smooth_silhouettes
 from pourbench.render.scene import PourScene
 from pourbench.render.surface import extract_surface
 from pourbench.render.thermal import (
@@ -83,28 +83,6 @@ def liquid_temperature_c(header: TrackHeader) -> float:
 
 PositionsSource = Callable[[int], np.ndarray] | np.ndarray
 ANTIALIAS_MODES = ("msaa", "edges", "none")
-
-
-def smooth_silhouettes(rgb: np.ndarray, labels: np.ndarray, liquid: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 with a 3x3 box blur applied where the label or liquid mask changes.
-
-    A cheap stand-in for multisampling: jaggies sit on object outlines, which the flat
-    geometry passes give exactly; texture interiors are already filtered by mipmaps.
-    """
-    key = labels.astype(np.int16) + 256 * liquid
-    edge = np.zeros(key.shape, bool)
-    dy = key[1:] != key[:-1]
-    dx = key[:, 1:] != key[:, :-1]
-    edge[1:] |= dy
-    edge[:-1] |= dy
-    edge[:, 1:] |= dx
-    edge[:, :-1] |= dx
-    if not edge.any():
-        return rgb
-    blurred = ndimage.uniform_filter(rgb, size=(3, 3, 1), mode="nearest")
-    out = rgb.copy()
-    out[edge] = blurred[edge]
-    return out
 
 
 @contextlib.contextmanager
@@ -277,6 +255,9 @@ class TrackRenderer:
         labels = labels_rgb[..., 0]
         t = self._tick("render_geometry", t)
         visible, full = liquid_masks(liquid_depth, solid_depth)
+        lv = v.liquid
+        rgb = refract_liquid(rgb, liquid_depth, visible, world.K[0, 0],
+                             lv.refraction_px * (1.0 - lv.alpha))
         if self.antialias == "edges":
             rgb = smooth_silhouettes(rgb, labels, full)
         near = np.where(

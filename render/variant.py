@@ -147,6 +147,11 @@ class LiquidSettings(_Strict):
     )
     clear_alpha: _range(0.05, 1.0) = Field((0.2, 0.4), description="opacity of clear water")
     tinted_alpha: _range(0.05, 1.0) = Field((0.6, 0.9), description="opacity of tinted liquid")
+    refraction_px: _range(0.0, 20.0) = Field(
+        (2.0, 5.0),
+        description="image-space refraction: pixels of displacement per unit surface slope, "
+        "scaled by the liquid's transparency (1 - alpha)",
+    )
 
 
 class ThermalSettings(_Strict):
@@ -273,6 +278,7 @@ class LiquidVariant(_Strict):
     color: Vec3
     alpha: float
     roughness: float
+    refraction_px: float
 
 
 class ThermalVariant(_Strict):
@@ -401,7 +407,8 @@ def sample_variant(settings: RenderSettings, seed: int) -> RenderVariant:
         color = tuple(float(c) for c in np.clip(base * rng.uniform(0.85, 1.15, 3), 0, 1))
         alpha = _uniform(rng, settings.liquid.tinted_alpha) if look == "tinted" else 1.0
     liquid = LiquidVariant(
-        look=look, color=color, alpha=alpha, roughness=float(rng.uniform(0.02, 0.15))
+        look=look, color=color, alpha=alpha, roughness=float(rng.uniform(0.02, 0.15)),
+        refraction_px=_uniform(rng, settings.liquid.refraction_px),
     )
     ts = settings.thermal
     thermal = ThermalVariant(
