@@ -26,12 +26,19 @@ LSTMState = tuple[torch.Tensor, torch.Tensor]
 class LSTMCNN(SegmentationModel):
     """Encoder (stride 8), ConvLSTM at 1/8 resolution, decoder back to full resolution.
 
+    The decoder reads the LSTM output and, by default, the current frame's features.
+
     Args:
         in_channels: C of the input frames.
         out_channels: K, one logit map per target.
         width: multiplier of the encoder/decoder channel counts.
         hidden_channels: LSTM state channels (20 as in the classic design).
         lstm_kernel: LSTM convolution kernel (1: each cell sees one location, classic).
+        skip: also give the decoder the current frame's encoder features beside the LSTM
+            output. The classic design (``skip=False``) decodes from the 20-channel memory
+            alone; it learns far more slowly (a tiny clip took > 400 Adam steps to lose 90 %
+            of its loss, against 26 with the skip and 31 for the CNN), which a CPU budget
+            cannot afford. The memory still carries what the current frame cannot show.
     """
 
     def __init__(
@@ -41,6 +48,7 @@ class LSTMCNN(SegmentationModel):
         width: float = 1.0,
         hidden_channels: int = 20,
         lstm_kernel: int = 1,
+        skip: bool = True,
     ):
         super().__init__(in_channels, out_channels)
         self._set_config(
@@ -49,10 +57,13 @@ class LSTMCNN(SegmentationModel):
             width=float(width),
             hidden_channels=int(hidden_channels),
             lstm_kernel=int(lstm_kernel),
+            skip=bool(skip),
         )
+        self.skip = skip
         self.encoder = Encoder(in_channels, width)
         self.cell = ConvLSTMCell(self.encoder.out_channels, hidden_channels, lstm_kernel)
-        self.decoder = Decoder(hidden_channels, out_channels, width)
+        decoder_in = hidden_channels + (self.encoder.out_channels if skip else 0)
+        self.decoder = Decoder(decoder_in, out_channels, width)
 
     def init_state(self, batch: int, height: int, width: int) -> LSTMState:
         """Zero (h, c), each (batch, hidden, ceil(H/8), ceil(W/8)), on the model's device."""
@@ -73,6 +84,6 @@ class LSTMCNN(SegmentationModel):
         hidden = []
         for i in range(t):
             out, state = self.cell(features[:, i], state)
-            hidden.append(out)
+            hidden.append(torch.cat([out, features[:, i]], dim=1) if self.skip else out)
         logits = self.decoder(torch.stack(hidden, dim=1).flatten(0, 1))[..., :h, :w]
         return logits.unflatten(0, (b, t)), state

@@ -157,7 +157,6 @@ class TestMultiFrameCNN(ModelContract):
 
 class TestLSTMCNN(ModelContract):
     name = "lstm"
-    overfit_max_steps = 400
 
     def test_memory_reaches_later_frames(self):
         model = self.build().eval()
@@ -170,6 +169,7 @@ class TestLSTMCNN(ModelContract):
     def test_classic_lstm_defaults(self):
         model = self.build()
         assert model.config["hidden_channels"] == 20 and model.config["lstm_kernel"] == 1
+        assert self.build(skip=False).decoder.score[0].in_channels == 20  # memory only
         assert model.cell.gates.kernel_size == (1, 1)
         h, c = model.init_state(2, 30, 41)
         assert h.shape == c.shape == (2, 20, 4, 6)
