@@ -1,0 +1,59 @@
+"""Taichi initialisation: the one place that calls ``ti.init`` (entry points call this)."""
+
+from __future__ import annotations
+
+import logging
+
+logger = logging.getLogger(__name__)
+
+ARCHES = ("auto", "cpu", "cuda")
+_state: dict[str, object] = {}
+
+
+def init_taichi(arch: str = "auto", threads: int | None = None) -> str:
+    """Initialise Taichi once per process and return the backend in use (``"cpu"`` or ``"cuda"``).
+
+    Args:
+        arch: ``"auto"`` (CUDA when present, else CPU), ``"cpu"`` or ``"cuda"``.
+        threads: CPU threads Taichi may use (None: all cores); set it so that parallel
+            workers do not oversubscribe the machine.
+
+    Idempotent: a second call returns the backend already initialised (a different request
+    is logged and ignored, because re-initialising would free every existing field).
+    """
+    import taichi as ti
+
+    from pourbench.errors import PourbenchError
+
+    if arch not in ARCHES:
+        raise PourbenchError(f"arch={arch!r} is not allowed; use one of {', '.join(ARCHES)}")
+    if "arch" in _state:
+        if arch not in ("auto", _state["arch"]) or (threads and threads != _state["threads"]):
+            logger.warning(
+                "Taichi already initialised on %s (threads=%s); ignoring arch=%s threads=%s",
+                _state["arch"], _state["threads"], arch, threads,
+            )
+        return str(_state["arch"])
+    kwargs = dict(default_fp=ti.f32, default_ip=ti.i32, log_level=ti.WARN)
+    if threads:
+        kwargs["cpu_max_num_threads"] = int(threads)
+    chosen = "cpu"
+    if arch in ("auto", "cuda"):
+        try:
+            ti.init(arch=ti.cuda, **kwargs)  # Taichi falls back to CPU itself when CUDA is absent
+            chosen = "cuda" if ti.lang.impl.current_cfg().arch == ti.cuda else "cpu"
+        except Exception as e:  # noqa: BLE001 - any CUDA failure means "use the CPU"
+            logger.info("CUDA unavailable (%s); using CPU", e)
+            ti.init(arch=ti.cpu, **kwargs)
+        if arch == "cuda" and chosen != "cuda":
+            raise PourbenchError("arch='cuda' requested but no CUDA device is available")
+    else:
+        ti.init(arch=ti.cpu, **kwargs)
+    _state.update(arch=chosen, threads=threads)
+    logger.info("Taichi initialised on %s (threads=%s)", chosen, threads)
+    return chosen
+
+
+def current_arch() -> str | None:
+    """The backend chosen by :func:`init_taichi`, or None before it was called."""
+    return _state.get("arch")  # type: ignore[return-value]

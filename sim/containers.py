@@ -1,0 +1,275 @@
+"""Container geometry: procedural solids of revolution or imported meshes, in a local frame
+(y up, base at y = 0, opening at the top).
+
+For each container this builds what the simulator needs:
+- a closed triangle mesh (for the renderer, written into the particle track);
+- a signed-distance grid of the wall material (negative inside the wall), the leak safety net;
+- the convex hull of the container (its cavity, for counting the water it holds);
+- the pouring lip (the rim point on +x, the tilt pivot).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import trimesh
+from matplotlib.path import Path as PolyPath
+from scipy import ndimage
+from scipy.spatial import ConvexHull
+
+from pourbench.errors import PourbenchError
+from pourbench.sim.scenario import ContainerSpec
+
+logger = logging.getLogger(__name__)
+
+REVOLVE_SECTIONS = 64
+
+
+@dataclass
+class SdfGrid:
+    """Signed distance (m) to the wall material sampled on a regular grid, negative inside."""
+
+    origin: np.ndarray  # (3,) local-frame position of values[0, 0, 0], m
+    pitch: float  # m
+    values: np.ndarray  # (nx, ny, nz) float32, m
+
+    def sample(self, p: np.ndarray) -> np.ndarray:
+        """Trilinear signed distance at local points ``p`` (N, 3); far outside the grid: +1 m."""
+        return sample_sdf(self, p)
+
+
+@dataclass
+class ContainerGeometry:
+    """Everything the simulator knows about one rigid container, in its local frame."""
+
+    spec: ContainerSpec | None
+    vertices: np.ndarray  # (V, 3) float32
+    faces: np.ndarray  # (M, 3) int32
+    sdf: SdfGrid
+    hull_equations: np.ndarray  # (F, 4): inside where n . x + d <= 0
+    lip: np.ndarray  # (3,) pouring lip, local frame
+    inner_bottom: float  # lowest y of the cavity, m
+    rim_height: float  # y of the opening, m
+    profile: np.ndarray | None = None  # (K, 2) (rho, y) wall cross-section, revolution shapes
+
+    def contains(self, p_local: np.ndarray, tol: float = 0.0) -> np.ndarray:
+        """(N,) bool: local points inside the container's cavity (its convex hull)."""
+        eq = self.hull_equations
+        return np.all(p_local @ eq[:, :3].T + eq[:, 3] <= tol, axis=1)
+
+
+# ----------------------------------------------------------------------------- profiles
+def _arc(center: tuple[float, float], radii: tuple[float, float], a0: float, a1: float, n: int):
+    t = np.linspace(a0, a1, n)
+    return np.stack([center[0] + radii[0] * np.cos(t), center[1] + radii[1] * np.sin(t)], 1)
+
+
+def revolution_profile(spec: ContainerSpec) -> np.ndarray:
+    """Closed wall cross-section in the (rho, y) half-plane, counter-clockwise, starting at the
+    outer base centre (0, 0) and ending at the inner base centre (0, base); shape (K, 2), m."""
+    R, H, t = spec.inner_radius, spec.height, spec.wall_thickness
+    tb = 1.5 * t  # base a little thicker than the walls
+    if spec.shape == "bottle":
+        Rn, y1, y2 = 0.45 * R, 0.6 * H, 0.8 * H
+        outer = [(0, 0), (R + t, 0), (R + t, y1), (Rn + t, y2), (Rn + t, H)]
+        inner = [(Rn, H), (Rn, y2 + t * 0.4), (R, y1 + t * 0.4), (R, tb), (0, tb)]
+        return np.array(outer + inner, float)
+    if spec.shape == "bowl" and spec.profile == "hemisphere":
+        d = H - t
+        Rs = (R * R + d * d) / (2 * d)
+        cy = t + Rs
+        a_in = math.atan2(H - cy, R)  # rim angle on the inner sphere
+        a_out = math.asin(min(1.0, (H - cy) / (Rs + t)))
+        outer = _arc((0, cy), (Rs + t, Rs + t), -math.pi / 2, a_out, 24)
+        inner = _arc((0, cy), (Rs, Rs), a_in, -math.pi / 2, 24)
+        outer[0] = (0, 0)
+        inner[-1] = (0, t)
+        return np.concatenate([outer, inner])
+    if spec.shape == "dish" or (spec.shape == "bowl" and spec.profile == "flat"):
+        Rb = (0.85 if spec.shape == "dish" else 0.6) * R
+        outer = _arc((Rb, H), (R - Rb + t, H), -math.pi / 2, 0.0, 12)
+        inner = _arc((Rb, H), (R - Rb, H - tb), 0.0, -math.pi / 2, 12)
+        return np.concatenate([[(0, 0)], outer, inner, [(0, tb)]])
+    # straight or tapered walls: cup, mug, glass, pot, cone bowl
+    Rb = R * (1.0 - spec.taper)
+    tb = 1.5 * t if spec.shape != "bowl" else t
+    return np.array([(0, 0), (Rb + t, 0), (R + t, H), (R, H), (Rb, tb), (0, tb)], float)
+
+
+def _profile_sdf(profile: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Signed distance of 2D points (M, 2) to the closed polygon, negative inside."""
+    a = profile
+    b = np.roll(profile, -1, axis=0)
+    best = np.full(len(pts), np.inf)
+    for p0, p1 in zip(a, b, strict=True):
+        e = p1 - p0
+        ee = max(float(e @ e), 1e-20)
+        s = np.clip(((pts - p0) @ e) / ee, 0.0, 1.0)
+        d = pts - (p0 + s[:, None] * e)
+        best = np.minimum(best, np.einsum("ij,ij->i", d, d))
+    inside = PolyPath(profile).contains_points(pts)
+    return np.where(inside, -1.0, 1.0) * np.sqrt(best)
+
+
+def _revolve_mesh(profile: np.ndarray) -> trimesh.Trimesh:
+    # trimesh revolves about its 2D y axis, which becomes 3D z; turn z into our y (up).
+    z_to_y = np.array([[1, 0, 0, 0], [0, 0, 1, 0], [0, -1, 0, 0], [0, 0, 0, 1]], float)
+    mesh = trimesh.creation.revolve(profile, sections=REVOLVE_SECTIONS)
+    mesh.apply_transform(z_to_y)
+    if mesh.volume < 0:
+        mesh.invert()
+    return mesh
+
+
+def _grid_axes(lo: np.ndarray, hi: np.ndarray, pitch: float) -> list[np.ndarray]:
+    n = np.ceil((hi - lo) / pitch).astype(int) + 1
+    return [lo[k] + pitch * np.arange(n[k]) for k in range(3)]
+
+
+def _revolution_sdf(profile: np.ndarray, pitch: float, margin: float) -> SdfGrid:
+    ro = float(profile[:, 0].max())
+    lo = np.array([-ro - margin, -margin, -ro - margin])
+    hi = np.array([ro + margin, profile[:, 1].max() + margin, ro + margin])
+    ax = _grid_axes(lo, hi, pitch)
+    # exact 2D distance on a fine (rho, y) table, then bilinear lookup at each voxel's rho
+    fine = pitch / 2
+    rr = np.arange(0.0, ro * math.sqrt(2) + 2 * margin + fine, fine)
+    yy = ax[1]
+    RR, YY = np.meshgrid(rr, yy, indexing="ij")
+    table = _profile_sdf(profile, np.stack([RR.ravel(), YY.ravel()], 1)).reshape(RR.shape)
+    X, Z = np.meshgrid(ax[0], ax[2], indexing="ij")
+    rho = np.sqrt(X * X + Z * Z) / fine
+    i0 = np.clip(np.floor(rho).astype(int), 0, len(rr) - 2)
+    f = np.clip(rho - i0, 0, 1)[:, None, :]  # (nx, 1, nz)
+    t0 = table[i0]  # (nx, nz, ny)
+    t1 = table[i0 + 1]
+    vals = (t0 * (1 - f.transpose(0, 2, 1)) + t1 * f.transpose(0, 2, 1)).transpose(0, 2, 1)
+    return SdfGrid(origin=lo, pitch=pitch, values=vals.astype(np.float32))
+
+
+def _mesh_sdf(mesh: trimesh.Trimesh, pitch: float, margin: float) -> SdfGrid:
+    lo = mesh.bounds[0] - margin
+    hi = mesh.bounds[1] + margin
+    ax = _grid_axes(lo, hi, pitch)
+    vox = mesh.voxelized(pitch).fill()
+    solid = np.zeros([len(a) for a in ax], bool)
+    idx = np.round((vox.points - lo) / pitch).astype(int)
+    ok = np.all((idx >= 0) & (idx < solid.shape), axis=1)
+    solid[tuple(idx[ok].T)] = True
+    outside = ndimage.distance_transform_edt(~solid) * pitch
+    inside = ndimage.distance_transform_edt(solid) * pitch
+    vals = np.where(solid, -(inside - 0.5 * pitch), outside - 0.5 * pitch)
+    return SdfGrid(origin=lo, pitch=pitch, values=vals.astype(np.float32))
+
+
+def sample_sdf(grid: SdfGrid, p: np.ndarray) -> np.ndarray:
+    """Trilinear interpolation of ``grid`` at local points ``p`` (N, 3); +1 m outside it."""
+    g = (np.asarray(p, np.float64) - grid.origin) / grid.pitch
+    n = np.array(grid.values.shape)
+    outside = np.any((g < 0) | (g > n - 1), axis=1)
+    g = np.clip(g, 0, n - 1 - 1e-6)
+    i = np.floor(g).astype(int)
+    f = g - i
+    v = grid.values
+    out = np.zeros(len(p))
+    for dx in (0, 1):
+        for dy in (0, 1):
+            for dz in (0, 1):
+                w = (
+                    (f[:, 0] if dx else 1 - f[:, 0])
+                    * (f[:, 1] if dy else 1 - f[:, 1])
+                    * (f[:, 2] if dz else 1 - f[:, 2])
+                )
+                out += w * v[i[:, 0] + dx, i[:, 1] + dy, i[:, 2] + dz]
+    return np.where(outside, 1.0, out)
+
+
+# ----------------------------------------------------------------------------- builders
+def _sdf_pitch(wall: float, particle_radius: float) -> float:
+    return max(min(wall / 2.5, particle_radius / 2), 4e-4)
+
+
+def build_container(spec: ContainerSpec, particle_radius: float) -> ContainerGeometry:
+    """Mesh, signed-distance grid, hull and lip of a container described by ``spec``."""
+    margin = 4 * particle_radius
+    if spec.shape == "mesh":
+        return load_mesh_container(spec, particle_radius)
+    profile = revolution_profile(spec)
+    mesh = _revolve_mesh(profile)
+    pitch = _sdf_pitch(spec.wall_thickness, particle_radius)
+    sdf = _revolution_sdf(profile, pitch, margin)
+    rim = float(profile[:, 1].max())
+    lip_rho = float(profile[profile[:, 1] >= rim - 1e-9, 0].max())
+    inner_bottom = float(profile[-1, 1])
+    return ContainerGeometry(
+        spec=spec,
+        vertices=mesh.vertices.astype(np.float32),
+        faces=mesh.faces.astype(np.int32),
+        sdf=sdf,
+        hull_equations=ConvexHull(mesh.vertices).equations,
+        lip=np.array([lip_rho, rim, 0.0]),
+        inner_bottom=inner_bottom,
+        rim_height=rim,
+        profile=profile,
+    )
+
+
+def load_mesh_container(spec: ContainerSpec, particle_radius: float) -> ContainerGeometry:
+    """An imported OBJ/STL container, scaled by ``spec.mesh_scale`` and shifted to base y = 0."""
+    path = Path(str(spec.mesh))
+    try:
+        mesh = trimesh.load(path, force="mesh")
+    except Exception as e:  # noqa: BLE001 - trimesh raises many types for bad files
+        raise PourbenchError(f"{path}: cannot load container mesh ({e})") from e
+    if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
+        raise PourbenchError(f"{path}: container mesh has no triangles")
+    mesh = mesh.copy()
+    mesh.apply_scale(spec.mesh_scale)
+    mesh.apply_translation([0.0, -mesh.bounds[0, 1], 0.0])
+    pitch = _sdf_pitch(spec.wall_thickness, particle_radius)
+    sdf = _mesh_sdf(mesh, pitch, 4 * particle_radius)
+    v = mesh.vertices
+    rim = float(v[:, 1].max())
+    top = v[v[:, 1] >= rim - 2 * spec.wall_thickness]
+    lip = top[np.argmax(top[:, 0])].copy()
+    lip[2] = 0.0
+    # cavity bottom: lowest point on the axis that is outside the wall material
+    ys = np.linspace(0, rim, 400)
+    axis_pts = np.stack([np.zeros_like(ys), ys, np.zeros_like(ys)], 1)
+    free = sample_sdf(sdf, axis_pts) > 0
+    inner_bottom = float(ys[np.argmax(free & (ys > 0))]) if free.any() else 0.0
+    return ContainerGeometry(
+        spec=spec,
+        vertices=v.astype(np.float32),
+        faces=mesh.faces.astype(np.int32),
+        sdf=sdf,
+        hull_equations=ConvexHull(v).equations,
+        lip=lip,
+        inner_bottom=inner_bottom,
+        rim_height=rim,
+    )
+
+
+def fill_lattice(
+    geom: ContainerGeometry, particle_radius: float, fill_fraction: float,
+    clearance: float = 2.0,
+) -> np.ndarray:
+    """Fluid particle centres (N, 3), local frame, on a cubic lattice of spacing 2r inside the
+    cavity up to ``fill_fraction`` of its inner height, at least ``clearance`` r away from every
+    wall surface (Akinci walls hold the fluid about 2 r off)."""
+    r = particle_radius
+    d = 2 * r
+    lo = geom.sdf.origin
+    hi = lo + geom.sdf.pitch * (np.array(geom.sdf.values.shape) - 1)
+    level = geom.inner_bottom + fill_fraction * (geom.rim_height - geom.inner_bottom)
+    xs = np.arange(lo[0] + r, hi[0], d)
+    zs = np.arange(lo[2] + r, hi[2], d)
+    ys = np.arange(geom.inner_bottom + clearance * r, level, d)
+    X, Y, Z = np.meshgrid(xs - xs.mean(), ys, zs - zs.mean(), indexing="ij")
+    p = np.stack([X.ravel(), Y.ravel(), Z.ravel()], 1)
+    keep = geom.contains(p, tol=-r) & (sample_sdf(geom.sdf, p) >= clearance * r)
+    return p[keep]

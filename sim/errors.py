@@ -1,0 +1,7 @@
+"""Simulator errors."""
+
+from pourbench.errors import PourbenchError
+
+
+class SimulationUnstable(PourbenchError):
+    """The simulation blew up (NaN, runaway speed or leakage); retry with a smaller time step."""

@@ -1,0 +1,464 @@
+"""DFSPH: divergence-free SPH (Bender & Koschier 2015, "Divergence-free smoothed particle
+hydrodynamics"; 2017, "Divergence-free SPH for incompressible and viscous fluids", [BK17]).
+
+Densities are normalised by the rest density (rho_hat = rho / rho0 = sum_j V_j W_ij, fluid
+volume V = (2 r)^3); boundaries are Akinci et al. 2012 particles with volumes V_b. The
+pressure "stiffness" kappa_i (m^2/s^2, i.e. p_i / rho0) of each solver is accumulated over
+its iterations and reused as the warm start of the next step.
+"""
+
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import taichi as ti
+
+from pourbench.sim.bodies import KinematicBodies
+from pourbench.sim.errors import SimulationUnstable
+from pourbench.sim.grid import NeighbourSearch
+from pourbench.sim.kernels import cubic_gradient, cubic_kernel, wendland_gradient, wendland_kernel
+from pourbench.sim.scenario import SolverSettings
+
+logger = logging.getLogger(__name__)
+
+GRAVITY = 9.81
+MIN_NEIGHBOURS_DIVERGENCE = 20  # too few neighbours: divergence unreliable (free surface)
+SCAN_BLOCKS = 256
+
+
+@dataclass
+class StepStats:
+    """Running totals over all steps of one solver."""
+
+    steps: int = 0
+    density_iterations: int = 0
+    divergence_iterations: int = 0
+    max_density_error: float = 0.0
+    max_divergence_error: float = 0.0
+    neighbour_overflow: int = 0
+    solve_seconds: float = 0.0
+    last_dt: float = 0.0
+    history: list = field(default_factory=list)
+
+    def as_dict(self, num_fluid: int) -> dict:
+        n = max(self.steps, 1)
+        return {
+            "steps": self.steps,
+            "mean_density_iterations": self.density_iterations / n,
+            "mean_divergence_iterations": self.divergence_iterations / n,
+            "mean_iterations": (self.density_iterations + self.divergence_iterations) / n,
+            "max_density_error": self.max_density_error,
+            "max_divergence_error": self.max_divergence_error,
+            "neighbour_overflow": self.neighbour_overflow,
+            "solve_seconds": self.solve_seconds,
+            "particle_steps_per_s": num_fluid * self.steps / max(self.solve_seconds, 1e-9),
+        }
+
+
+@ti.data_oriented
+class DFSPHSolver:
+    """DFSPH for one fluid phase against kinematic boundaries.
+
+    Args:
+        positions: (N, 3) initial fluid particle centres, m.
+        particle_radius: r, m; kernel support h = 4 r.
+        bodies: boundary particles and their poses (may be empty).
+        grid_lo, grid_hi: box covered by the neighbour grid, m.
+        settings: tolerances, CFL, viscosity, kernel.
+        kinematic_viscosity: m^2/s (used by the 'standard' viscosity).
+        velocities: optional (N, 3) initial velocities, m/s.
+    """
+
+    name = "dfsph"
+
+    def __init__(self, positions: np.ndarray, particle_radius: float, bodies: KinematicBodies,
+                 grid_lo, grid_hi, settings: SolverSettings | None = None,
+                 kinematic_viscosity: float = 1e-6, velocities: np.ndarray | None = None,
+                 gravity: float = GRAVITY):
+        self.settings = settings or SolverSettings()
+        s = self.settings
+        n = len(positions)
+        self.n = n
+        self.r = float(particle_radius)
+        self.h = 4.0 * self.r
+        self.V0 = (2.0 * self.r) ** 3
+        self.gravity = ti.Vector([0.0, -float(gravity), 0.0])
+        self.nu = float(kinematic_viscosity)
+        self.bodies = bodies
+        self.time = 0.0
+        self.stats = StepStats()
+        self.grid = NeighbourSearch(grid_lo, grid_hi, self.h, n, bodies.num)
+        # particle state (kept sorted by cell; `ids` are the stable particle ids)
+        self.x = ti.Vector.field(3, ti.f32, n)
+        self.v = ti.Vector.field(3, ti.f32, n)
+        self.ids = ti.field(ti.i32, n)
+        self.x_prev = ti.Vector.field(3, ti.f32, n)
+        # per-particle solver state [BK17]
+        self.density = ti.field(ti.f32, n)  # rho_hat
+        self.factor = ti.field(ti.f32, n)  # alpha_i / rho_i^2 in normalised form (eq. 11)
+        self.rho_adv = ti.field(ti.f32, n)  # predicted rho_hat, or divergence (1/s)
+        self.kappa = ti.field(ti.f32, n)  # this iteration's stiffness
+        self.kappa_density = ti.field(ti.f32, n)  # accumulated over the step: warm start
+        self.kappa_divergence = ti.field(ti.f32, n)
+        self.v_tmp = ti.Vector.field(3, ti.f32, n)
+        self.grad_f = ti.Vector.field(3, ti.f32, (n, self.grid.max_fluid))  # V_j grad W_ij
+        self.grad_b = ti.Vector.field(3, ti.f32, (n, self.grid.max_boundary))  # V_b grad W_ib
+        self.err = ti.field(ti.f32, n)
+        self.block_err = ti.field(ti.f32, SCAN_BLOCKS)
+        self.err_sum = ti.field(ti.f32, ())
+        self.max_speed = ti.field(ti.f32, ())
+        self.nan_count = ti.field(ti.i32, ())
+        self.speed_capped = ti.field(ti.i32, ())
+        self.x.from_numpy(np.asarray(positions, np.float32))
+        vel = np.zeros((n, 3)) if velocities is None else velocities
+        self.v.from_numpy(np.asarray(vel, np.float32))
+        self.ids.from_numpy(np.arange(n, dtype=np.int32))
+        self._prev_dt = 0.0
+        self.warm_density = 0.5
+        self.boundary_pressure_factor = 1.0
+        self.divergence_enabled = True
+        self.warm_divergence = 0.5
+        self.initial_dt = min(s.max_dt, 1e-3)
+        self.use_cubic = s.kernel == "cubic"
+        self.use_xsph = s.viscosity == "xsph"
+        self.xsph = float(s.xsph)
+
+    # ================================================================= recipe
+    def relax(self, steps: int = 40, dt: float = 1e-3) -> None:
+        """Remove the initial overlap of a seeded fluid without giving it momentum: solver
+        steps whose displacement is capped at 0.2 r and whose velocities are then zeroed.
+        Used before the clock starts (behind a gate, or in a container held still)."""
+        cap = 0.1 * 2.0 * self.r / dt
+        for _ in range(steps):
+            self.step(dt_cap=dt, speed_cap=cap, advance_clock=False)
+            self.speed_capped[None] = 0
+            self.v.fill(0.0)
+            self.kappa_density.fill(0.0)
+            self.kappa_divergence.fill(0.0)
+        self.stats = StepStats()
+        self._prev_dt = 0.0
+
+    def step(self, dt_cap: float | None = None, speed_cap: float | None = None,
+             advance_clock: bool = True) -> float:
+        """Advance one time step (Algorithm 1 of [BK17]); returns the step used, s."""
+        t0 = time.perf_counter()
+        s = self.settings
+        # 1. Neighbourhood: sort fluid by cell, bin boundary at time t, build lists.
+        self.bodies.set_state(self.time)
+        self.grid.sort_fluid(self.x, self.ids, [self.v, self.kappa_density,
+                                                 self.kappa_divergence])
+        self.grid.bin_boundary(self.bodies.x, self.bodies.ids)
+        self.grid.build_lists(self.x, self.bodies.x)
+        self.stats.neighbour_overflow += int(self.grid.overflow[None])
+        # 2. Densities and DFSPH factors alpha_i (eqs. 9, 11).
+        self.compute_density_and_factor()
+        # 3. Divergence-free solver (Algorithm 2): make D rho / Dt = 0 with the current v.
+        dt = self.stats.last_dt or self.initial_dt
+        it_v, err_v = self.divergence_solve(dt) if self.divergence_enabled else (0, 0.0)
+        # 4. CFL time step, bodies' velocities included.
+        dt = self.cfl_time_step(dt_cap)
+        # 5. Non-pressure forces: gravity and viscosity (boundary moving over [t, t+dt]).
+        self.bodies.set_interval_velocity(self.time, dt)
+        self.apply_non_pressure_forces(dt)
+        # 6. Constant-density solver (Algorithm 3): predicted density error -> 0.
+        it_d, err_d = self.density_solve(dt)
+        # 7. Advect positions; 8. safety net: nothing may cross a wall.
+        self._cap_speed(min(speed_cap or s.speed_limit, s.speed_limit))
+        self.advect(dt)
+        self.bodies.prepare_leak_check(self.time, self.time + (dt if advance_clock else 0.0))
+        self.bodies.correct_leaks(self.x, self.v, self.x_prev, dt)
+        if advance_clock:
+            self.time += dt
+        st = self.stats
+        st.steps += 1
+        st.density_iterations += it_d
+        st.divergence_iterations += it_v
+        st.max_density_error = max(st.max_density_error, err_d)
+        st.max_divergence_error = max(st.max_divergence_error, err_v)
+        st.last_dt = dt
+        st.solve_seconds += time.perf_counter() - t0
+        return dt
+
+    # ================================================================= stages
+    @ti.func
+    def kernel_w(self, r):
+        w = 0.0
+        if ti.static(self.use_cubic):
+            w = cubic_kernel(r, self.h)
+        else:
+            w = wendland_kernel(r, self.h)
+        return w
+
+    @ti.func
+    def kernel_grad(self, d):
+        g = ti.Vector([0.0, 0.0, 0.0])
+        if ti.static(self.use_cubic):
+            g = cubic_gradient(d, self.h)
+        else:
+            g = wendland_gradient(d, self.h)
+        return g
+
+    @ti.kernel
+    def compute_density_and_factor(self):
+        """rho_hat_i = sum_j V_j W_ij + sum_b V_b W_ib; alpha_i from the gradient sums
+        ([BK17] eq. 11, in volume form); caches V grad W for the solver iterations."""
+        for i in self.x:
+            xi = self.x[i]
+            rho = self.V0 * self.kernel_w(0.0)
+            grad_sum = ti.Vector([0.0, 0.0, 0.0])
+            sq_sum = 0.0
+            for k in range(self.grid.fluid_nb_count[i]):
+                j = self.grid.fluid_nb[i, k]
+                d = xi - self.x[j]
+                rho += self.V0 * self.kernel_w(d.norm())
+                g = self.V0 * self.kernel_grad(d)
+                self.grad_f[i, k] = g
+                grad_sum += g
+                sq_sum += g.norm_sqr()
+            for k in range(self.grid.boundary_nb_count[i]):
+                j = self.grid.boundary_nb[i, k]
+                d = xi - self.bodies.x[j]
+                vb = self.bodies.volume[j]
+                rho += vb * self.kernel_w(d.norm())
+                g = vb * self.kernel_grad(d)
+                self.grad_b[i, k] = g
+                grad_sum += g
+            self.density[i] = rho
+            denom = grad_sum.norm_sqr() + sq_sum
+            self.factor[i] = 1.0 / denom if denom > 1e-6 else 0.0
+
+    @ti.func
+    def velocity_divergence(self, i):
+        """sum_j V_j (v_i - v_j) . grad W_ij over fluid and boundary (= D rho_hat / Dt)."""
+        vi = self.v[i]
+        div = 0.0
+        for k in range(self.grid.fluid_nb_count[i]):
+            div += self.grad_f[i, k].dot(vi - self.v[self.grid.fluid_nb[i, k]])
+        for k in range(self.grid.boundary_nb_count[i]):
+            div += self.grad_b[i, k].dot(vi - self.bodies.v[self.grid.boundary_nb[i, k]])
+        return div
+
+    @ti.func
+    def pressure_acceleration(self, i, kap: ti.template()):
+        """-sum_j V_j (k_i + k_j) grad W_ij - sum_b V_b k_i grad W_ib ([BK17] eq. 12)."""
+        ki = kap[i]
+        a = ti.Vector([0.0, 0.0, 0.0])
+        for k in range(self.grid.fluid_nb_count[i]):
+            a -= (ki + kap[self.grid.fluid_nb[i, k]]) * self.grad_f[i, k]
+        for k in range(self.grid.boundary_nb_count[i]):
+            a -= self.boundary_pressure_factor * ki * self.grad_b[i, k]
+        return a
+
+    @ti.kernel
+    def _apply_pressure(self, kap: ti.template(), dt: ti.f32):
+        for i in self.x:
+            self.v[i] += dt * self.pressure_acceleration(i, kap)
+
+    @ti.kernel
+    def _warm_start(self, total: ti.template(), scale: ti.f32):
+        for i in self.x:
+            self.kappa[i] = scale * total[i]
+            total[i] = self.kappa[i]
+
+    @ti.kernel
+    def _divergence_error(self, dt: ti.f32):
+        """Divergence (clamped >= 0) and this iteration's kappa^v_i = div_i alpha_i / dt."""
+        for i in self.x:
+            div = self.velocity_divergence(i)
+            nn = self.grid.fluid_nb_count[i] + self.grid.boundary_nb_count[i]
+            if div < 0.0 or nn < MIN_NEIGHBOURS_DIVERGENCE:
+                div = 0.0
+            self.rho_adv[i] = div
+            self.err[i] = div * dt
+            self.kappa[i] = div * self.factor[i] / dt
+            self.kappa_divergence[i] += self.kappa[i]
+
+    @ti.kernel
+    def _density_error(self, dt: ti.f32):
+        """Predicted density (clamped >= 1) and kappa_i = (rho*_i - 1) alpha_i / dt^2."""
+        for i in self.x:
+            rho_star = ti.max(self.density[i] + dt * self.velocity_divergence(i), 1.0)
+            self.rho_adv[i] = rho_star
+            self.err[i] = rho_star - 1.0
+            self.kappa[i] = (rho_star - 1.0) * self.factor[i] / (dt * dt)
+            self.kappa_density[i] += self.kappa[i]
+
+    @ti.kernel
+    def _mean_error(self) -> ti.f32:
+        """Mean of err[] summed in fixed blocks (same order on every run)."""
+        n = self.n
+        chunk = (n + SCAN_BLOCKS - 1) // SCAN_BLOCKS
+        for b in range(SCAN_BLOCKS):
+            s = 0.0
+            for k in range(b * chunk, ti.min(n, (b + 1) * chunk)):
+                s += self.err[k]
+            self.block_err[b] = s
+        for _ in range(1):
+            acc = 0.0
+            for b in range(SCAN_BLOCKS):
+                acc += self.block_err[b]
+            self.err_sum[None] = acc
+        return self.err_sum[None] / n
+
+    def _solve(self, error_kernel, total, tol: float, dt: float, warm: float) -> tuple[int, float]:
+        s = self.settings
+        self._warm_start(total, warm)
+        if warm > 0.0:
+            self._apply_pressure(self.kappa, dt)
+        it = 0
+        err = 0.0
+        while True:
+            error_kernel(dt)  # also adds this iteration's kappa into `total`
+            err = float(self._mean_error())
+            if (it >= s.min_iterations and err <= tol) or it >= s.max_iterations:
+                break
+            self._apply_pressure(self.kappa, dt)
+            it += 1
+        self._undo_last_kappa(total)
+        return it, err
+
+    @ti.kernel
+    def _undo_last_kappa(self, total: ti.template()):
+        for i in self.x:  # the last kappa computed was not applied
+            total[i] -= self.kappa[i]
+
+    def divergence_solve(self, dt: float) -> tuple[int, float]:
+        """[BK17] Algorithm 2 with warm start (half the previous kappa^v)."""
+        return self._solve(self._divergence_error, self.kappa_divergence,
+                           self.settings.divergence_tol, dt, self.warm_divergence)
+
+    def density_solve(self, dt: float) -> tuple[int, float]:
+        """[BK17] Algorithm 3, warm-started with the previous step's kappa. A kappa that
+        corrected a position error over dt_prev would over-push over a shorter step, so it is
+        scaled by (dt / dt_prev)^2 when the step shrinks."""
+        prev = self._prev_dt or dt
+        warm = self.warm_density * min(1.0, (dt / prev) ** 2)
+        self._prev_dt = dt
+        return self._solve(self._density_error, self.kappa_density,
+                           self.settings.density_tol, dt, warm)
+
+    @ti.kernel
+    def _max_fluid_speed(self) -> ti.f32:
+        self.max_speed[None] = 0.0
+        self.nan_count[None] = 0
+        for i in self.v:
+            sp = self.v[i].norm()
+            if not (sp == sp):  # NaN
+                ti.atomic_add(self.nan_count[None], 1)
+            else:
+                ti.atomic_max(self.max_speed[None], sp)
+        return self.max_speed[None]
+
+    def cfl_time_step(self, dt_cap: float | None) -> float:
+        """dt = cfl * 2r / max speed ([BK17] sec. 4 / eq. 22), fluid and bodies, capped."""
+        s = self.settings
+        vmax = float(self._max_fluid_speed())
+        if self.nan_count[None] > 0 or not math.isfinite(vmax):
+            raise SimulationUnstable(f"NaN velocity at t={self.time:.4f} s")
+        if vmax > s.max_speed:
+            raise SimulationUnstable(
+                f"runaway speed {vmax:.1f} m/s > {s.max_speed} m/s at t={self.time:.4f} s"
+            )
+        vb = self.bodies.max_speed(self.time, s.max_dt)
+        vmax = max(vmax + GRAVITY * (self.stats.last_dt or self.initial_dt), vb, 1e-6)
+        dt = min(s.max_dt, s.cfl * 2.0 * self.r / vmax)
+        if not self.stats.steps:
+            dt = min(dt, self.initial_dt)
+        if dt_cap is not None and dt_cap > 0.0:
+            # land exactly on the requested time in equal steps: a sliver of a step would turn
+            # the residual density error into a huge velocity (error / dt)
+            dt = dt_cap / math.ceil(dt_cap / dt - 1e-6)
+        return max(dt, 1e-7)
+
+    @ti.kernel
+    def apply_non_pressure_forces(self, dt: ti.f32):
+        """v* = v + dt (g + viscosity): XSPH smoothing or the standard SPH Laplacian
+        (Monaghan 2005 / [BK17] sec. 5), walls included with their own velocities."""
+        for i in self.x:
+            xi = self.x[i]
+            vi = self.v[i]
+            dv = dt * self.gravity
+            if ti.static(self.use_xsph):
+                c = self.xsph
+                acc = ti.Vector([0.0, 0.0, 0.0])
+                for k in range(self.grid.fluid_nb_count[i]):
+                    j = self.grid.fluid_nb[i, k]
+                    acc += self.V0 * self.kernel_w((xi - self.x[j]).norm()) * (self.v[j] - vi)
+                for k in range(self.grid.boundary_nb_count[i]):
+                    j = self.grid.boundary_nb[i, k]
+                    w = self.bodies.volume[j] * self.kernel_w((xi - self.bodies.x[j]).norm())
+                    acc += w * (self.bodies.v[j] - vi)
+                dv += c * acc
+            else:
+                lap = ti.Vector([0.0, 0.0, 0.0])
+                eps = 0.01 * self.h * self.h
+                for k in range(self.grid.fluid_nb_count[i]):
+                    j = self.grid.fluid_nb[i, k]
+                    d = xi - self.x[j]
+                    lap += ((vi - self.v[j]).dot(d) / (d.norm_sqr() + eps)) * self.grad_f[i, k]
+                for k in range(self.grid.boundary_nb_count[i]):
+                    j = self.grid.boundary_nb[i, k]
+                    d = xi - self.bodies.x[j]
+                    vij = vi - self.bodies.v[j]
+                    lap += (vij.dot(d) / (d.norm_sqr() + eps)) * self.grad_b[i, k]
+                dv += dt * 10.0 * self.nu * lap
+            self.v_tmp[i] = vi + dv
+        for i in self.x:
+            self.v[i] = self.v_tmp[i]
+
+    @ti.kernel
+    def _cap_speed(self, cap: ti.f32):
+        """Safety cap: an isolated droplet squeezed against a wall can be flung out by the
+        pressure solve (clamped densities have no attraction to hold it); counted."""
+        for i in self.v:
+            sp = self.v[i].norm()
+            if sp > cap:
+                self.v[i] *= cap / sp
+                ti.atomic_add(self.speed_capped[None], 1)
+
+    @ti.kernel
+    def advect(self, dt: ti.f32):
+        for i in self.x:
+            self.x_prev[i] = self.x[i]
+            self.x[i] += dt * self.v[i]
+
+    # ================================================================= outputs
+    def positions(self) -> np.ndarray:
+        """(N, 3) float32 positions in stable id order (un-permuted), m."""
+        out = np.empty((self.n, 3), np.float32)
+        out[self.ids.to_numpy()] = self.x.to_numpy()
+        return out
+
+    def velocities(self) -> np.ndarray:
+        """(N, 3) float32 velocities in stable id order, m/s."""
+        out = np.empty((self.n, 3), np.float32)
+        out[self.ids.to_numpy()] = self.v.to_numpy()
+        return out
+
+    def pressures(self, rest_density: float = 1000.0) -> np.ndarray:
+        """(N,) pressure p_i = rho0 * kappa_i of the last density solve, Pa, stable id order."""
+        out = np.empty(self.n, np.float32)
+        out[self.ids.to_numpy()] = rest_density * self.kappa_density.to_numpy()
+        return out
+
+    def densities(self) -> np.ndarray:
+        """(N,) rho / rho0 at the start of the last step, stable id order."""
+        out = np.empty(self.n, np.float32)
+        out[self.ids.to_numpy()] = self.density.to_numpy()
+        return out
+
+    def leak_counts(self) -> dict:
+        b = self.bodies
+        return {
+            "wall_corrections": int(b.wall_corrections[None]),
+            "contact_corrections": int(b.contact_corrections[None]),
+            "floor_corrections": int(b.floor_corrections[None]),
+            "domain_clamps": int(b.domain_clamps[None]),
+            "speed_capped": int(self.speed_capped[None]),
+        }
+
+    def zero_velocities(self) -> None:
+        self.v.fill(0.0)
