@@ -70,7 +70,10 @@ def test_checkpoint_is_plain_data_and_rebuilds_the_model(data, tmp_path):
 
 def test_metrics_log_and_validation_on_train_without_val(tmp_path):
     data = write_synthetic_dataset(tmp_path / "d", {"train": 1}, num_frames=4, height=16, width=16)
-    result = train(model="cnn", data=data, out=tmp_path / "run", epochs=2, task="tracking", **TINY)
+    result = train(
+        model="cnn", data=data, out=tmp_path / "run", epochs=2, task="tracking",
+        modality="rgb+thermal", **TINY,
+    )  # fmt: skip
     rows = list(csv.DictReader(open(tmp_path / "run" / "metrics.csv")))
     assert [r["epoch"] for r in rows] == ["1", "2"]
     assert {"train_loss", "val_loss", "val_f1_tracking", "best_f1"} <= set(rows[0])
