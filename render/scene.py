@@ -6,6 +6,8 @@ This module imports pyrender: import it only through ``pourbench.render`` (which
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pyrender
 import trimesh
@@ -51,6 +53,17 @@ def intrinsics(width: int, height: int, yfov_rad: float) -> np.ndarray:
     """
     f = 0.5 * height / np.tan(0.5 * yfov_rad)
     return np.array([[f, 0.0, (width - 1) / 2], [0.0, f, (height - 1) / 2], [0.0, 0.0, 1.0]])
+
+
+def _translation(t) -> np.ndarray:
+    m = np.eye(4)
+    m[:3, 3] = t
+    return m
+
+
+def _centre(points: np.ndarray) -> np.ndarray:
+    """Centre of the (N, 3) points' bounding box."""
+    return np.array([(points[:, i].min() + points[:, i].max()) / 2 for i in range(3)])
 
 
 def _transform(points: np.ndarray, pose: np.ndarray) -> np.ndarray:
@@ -223,24 +236,51 @@ def liquid_vertex_colors(surface: SurfaceMesh, eye: np.ndarray, alpha: float) ->
     return out
 
 
+class _KeyedNode(pyrender.Node):
+    """A node whose hash is a key given by its scene, not its memory address.
+
+    pyrender keeps nodes in sets and iterates them to order draws (ties of equal distance)
+    and to bind lights (the order of the shader's light sum changes its rounding). With
+    address-based hashes both change from process to process; keyed nodes make the same
+    scene render to the same bytes in every process.
+    """
+
+    def __init__(self, key: int, **kwargs):
+        super().__init__(**kwargs)
+        self._key = key
+
+    def __hash__(self) -> int:
+        return self._key
+
+
 class PourScene:
-    """pyrender scene for one track and variant; ``update(frame, surface)`` moves it in time."""
+    """pyrender scene for one track and variant; ``update(frame, surface)`` moves it in time.
+
+    Every mesh node has its origin at its own centre (pyrender orders transparent draws by the
+    distance of node origins to the camera), and nodes are hashed by creation order
+    (``_KeyedNode``), so the images are the same in every process.
+    """
 
     def __init__(self, header: TrackHeader, variant: RenderVariant):
         self.header = header
         self.variant = variant
         self.camera_pose = camera_pose(header, variant)
         self.K = intrinsics(variant.width, variant.height, np.deg2rad(variant.camera.yfov_deg))
+        self._keys = itertools.count()
         self.scene = pyrender.Scene(
             bg_color=[0.5, 0.5, 0.5, 1.0], ambient_light=[variant.ambient_light] * 3
         )
         self.seg_solid: dict = {}
         self._add_table_and_wall()
         self.container_nodes = []
+        self.container_centres = []
         for i, c in enumerate(header.containers):
             look = variant.containers.get(c.role, variant.containers["static"])
-            mesh = container_mesh(c.vertices, c.faces, c.material, look)
-            node = self.scene.add(mesh, pose=c.poses[0], name=f"container_{c.name}")
+            centre = _centre(c.vertices)
+            self.container_centres.append(centre)
+            mesh = container_mesh(c.vertices - centre, c.faces, c.material, look)
+            node = self._add(mesh, pose=c.poses[0] @ _translation(centre),
+                                  name=f"container_{c.name}")
             self.container_nodes.append(node)
             self.seg_solid[node] = LABEL_CONTAINER0 + i
         self._add_lights()
@@ -249,7 +289,7 @@ class PourScene:
             yfov=np.deg2rad(variant.camera.yfov_deg), znear=Z_NEAR, zfar=Z_FAR,
             aspectRatio=variant.width / variant.height,
         )
-        self.scene.add(cam, pose=self.camera_pose)
+        self._add(cam, pose=self.camera_pose)
         lv = variant.liquid
         # the alpha lives in the per-vertex colours (see ``liquid_vertex_colors``)
         self.liquid_material = pyrender.MetallicRoughnessMaterial(
@@ -260,6 +300,18 @@ class PourScene:
         self._liquid_origin = self.camera_pose[:3, 3] + LIQUID_SORT_OFFSET_M * forward
         self.liquid_node = None
 
+    def _add(self, obj, pose: np.ndarray | None = None, name: str | None = None) -> _KeyedNode:
+        """Add a mesh, light or camera to the scene under a keyed node."""
+        if isinstance(obj, pyrender.Mesh):
+            kind = "mesh"
+        elif isinstance(obj, pyrender.light.Light):
+            kind = "light"
+        else:
+            kind = "camera"
+        node = _KeyedNode(next(self._keys), name=name, matrix=pose, **{kind: obj})
+        self.scene.add_node(node)
+        return node
+
     def _add_table_and_wall(self) -> None:
         anchor, _ = scene_frame(self.header)
         y0 = self.header.table_height
@@ -269,7 +321,9 @@ class PourScene:
                           [ax + half, y0, az - half], [ax - half, y0, az - half]])
         uv = np.array([[0, 0], [1, 0], [1, 1], [0, 1]]) * TABLE_SIZE_M / TABLE_TILE_M
         mat = _textured_material(self.variant.table, 0.6)
-        node = self.scene.add(_quad(table, uv, mat, cells=16), name="table")
+        origin = np.array([ax, y0, az])
+        node = self._add(_quad(table - origin, uv, mat, cells=16),
+                              pose=_translation(origin), name="table")
         self.seg_solid[node] = LABEL_TABLE
         # wall behind the scene, facing the camera
         h = self.camera_pose[:3, 3] - anchor
@@ -292,7 +346,8 @@ class PourScene:
         mat = pyrender.MetallicRoughnessMaterial(
             baseColorTexture=_texture(img), metallicFactor=0.0, roughnessFactor=0.9
         )
-        node = self.scene.add(_quad(wall, uv, mat, cells=8), name="background")
+        node = self._add(_quad(wall - centre, uv, mat, cells=8), pose=_translation(centre),
+                              name="background")
         self.seg_solid[node] = LABEL_BACKGROUND
 
     def _add_contact_shadows(self) -> None:
@@ -317,7 +372,7 @@ class PourScene:
                 baseColorFactor=[0.0, 0.0, 0.0, 1.0], baseColorTexture=tex, metallicFactor=0.0,
                 roughnessFactor=1.0, alphaMode="BLEND",
             )
-            node = self.scene.add(_quad(corners, uv, mat), name=f"shadow_{c.name}")
+            node = self._add(_quad(corners, uv, mat), name=f"shadow_{c.name}")
             self.shadow_nodes.append(node)
         self._place_shadows(0)
 
@@ -357,12 +412,13 @@ class PourScene:
             towards_light = np.array([np.cos(el) * np.cos(az), np.sin(el), np.cos(el) * np.sin(az)])
             pose = look_at(anchor + towards_light, anchor)
             light = pyrender.DirectionalLight(color=np.asarray(lv.color), intensity=lv.intensity)
-            self.scene.add(light, pose=pose)
+            self._add(light, pose=pose)
 
     def update(self, frame: int, surface: SurfaceMesh | None) -> None:
         """Move containers to ``frame`` and replace the liquid mesh (None: no liquid)."""
-        for node, c in zip(self.container_nodes, self.header.containers, strict=True):
-            self.scene.set_pose(node, c.poses[frame])
+        for node, c, centre in zip(self.container_nodes, self.header.containers,
+                                   self.container_centres, strict=True):
+            self.scene.set_pose(node, c.poses[frame] @ _translation(centre))
         self._place_shadows(frame)
         if self.liquid_node is not None:
             self.scene.remove_node(self.liquid_node)
@@ -379,4 +435,4 @@ class PourScene:
         )
         pose = np.eye(4)
         pose[:3, 3] = self._liquid_origin
-        self.liquid_node = self.scene.add(pyrender.Mesh([prim]), pose=pose, name="liquid")
+        self.liquid_node = self._add(pyrender.Mesh([prim]), pose=pose, name="liquid")
