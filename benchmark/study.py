@@ -32,7 +32,7 @@ class StudySettings:
     lr: float = 2e-3
     modality: str = "rgb"
     width: float = 1.0
-    size: tuple[int, int] | None = None
+    size: tuple[int, int] | None = None  # (height, width) to train at; None: native
     pos_weight: str | None = "auto"
     device: str = "auto"
 

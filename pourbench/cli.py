@@ -168,9 +168,13 @@ def train(
         from pourbench.benchmark.train import train_command
     except ModuleNotFoundError as e:
         _not_yet("train", e)
-    train_command(model=model, data=data, out=out, modality=modality, task=task, epochs=epochs,
-                  batch_size=batch_size, lr=lr, seed=seed, resume=resume, num_workers=workers,
-                  device=device, clip_len=clip_len, size=size, pos_weight=pos_weight, width=width)
+    result = train_command(
+        model=model, data=data, out=out, modality=modality, task=task, epochs=epochs,
+        batch_size=batch_size, lr=lr, seed=seed, resume=resume, num_workers=workers,
+        device=device, clip_len=clip_len, size=size, pos_weight=pos_weight, width=width,
+    )
+    typer.echo(f"best validation F1 {result.best_f1:.3f} at epoch {result.best_epoch}: "
+               f"{result.best_checkpoint}")
 
 
 @app.command()
