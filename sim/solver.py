@@ -439,9 +439,12 @@ class DFSPHSolver:
         return out
 
     def pressures(self, rest_density: float = 1000.0) -> np.ndarray:
-        """(N,) pressure p_i = rho0 * kappa_i of the last density solve, Pa, stable id order."""
+        """(N,) pressure, Pa, stable id order: p_i = rho0 (kappa_i + kappa^v_i), the stiffness
+        both solvers applied in the last step (both act over one step, so at rest their sum
+        balances gravity: grad p = rho0 g)."""
         out = np.empty(self.n, np.float32)
-        out[self.ids.to_numpy()] = rest_density * self.kappa_density.to_numpy()
+        k = self.kappa_density.to_numpy() + self.kappa_divergence.to_numpy()
+        out[self.ids.to_numpy()] = rest_density * k
         return out
 
     def densities(self) -> np.ndarray:

@@ -159,6 +159,28 @@ def dam_break(
     )
 
 
+def _dam_break_positions(a: float, particle_radius: float, t_end: float,
+                         arch: str = "cpu") -> np.ndarray:
+    """Fluid positions (N, 3), stable id order, after a dam break of t_end seconds (for
+    determinism checks)."""
+    from pourbench.sim.backend import init_taichi
+    from pourbench.sim.solver import DFSPHSolver
+
+    init_taichi(arch)
+    r = particle_radius
+    settings = SolverSettings()
+    n = max(2, int(round(a / (2 * r))))
+    fluid, bodies, lo, hi = _tank((4 * a, 0, a), r, settings, (0.0, 0.0, 0.0), (n, 2 * n, n),
+                                  top=3 * a, gate_x=n * 2 * r)
+    solver = DFSPHSolver(fluid, r, bodies, lo, hi, settings)
+    solver.time = RELAX_TIME
+    solver.relax()
+    solver.time = 0.0
+    while solver.time < t_end - 1e-9:
+        solver.step(dt_cap=t_end - solver.time)
+    return solver.positions()
+
+
 def read_reference(reference_csv: str | Path = REFERENCE_CSV) -> tuple[np.ndarray, np.ndarray]:
     """(T, Z) columns of the Martin & Moyce table (comment lines start with #)."""
     lines = [ln.strip() for ln in Path(reference_csv).read_text().splitlines()]
@@ -240,7 +262,7 @@ def free_fall(t_end: float = 0.5, max_dt: float = 1e-3, arch: str = "auto") -> t
     r = 0.01
     bodies = KinematicBodies([], clamp_lo=(-10, -10, -10), clamp_hi=(10, 10, 10), floor_y=None,
                              particle_radius=r)
-    settings = SolverSettings(max_dt=max_dt)
+    settings = SolverSettings(max_dt=max_dt, speed_limit=100.0)
     solver = DFSPHSolver(np.array([[0.0, 2.0, 0.0]]), r, bodies, (-0.5, -1.0, -0.5),
                          (0.5, 2.5, 0.5), settings)
     while solver.time < t_end - 1e-9:
