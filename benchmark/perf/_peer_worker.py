@@ -119,11 +119,14 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     pressure_iters, divergence_iters = [], []
     step = sim.getTimeStep()
 
+    peak_speeds: list[float] = []
+
     def sample() -> None:
         x = _positions(fluid)[:, 0]
         times.append(float(clock.getTime()))
         fronts.append(float(x.max()))
         fronts_p995.append(float(np.percentile(x, 99.5)))
+        peak_speeds.append(_speed_max(fluid))
 
     sample()  # initial state, t = 0
     started = time.perf_counter()
@@ -136,6 +139,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
 
     base.setValueFloat(base.STOP_AT, 10.0 * t_end + 1.0)  # our loop stops, not SPlisHSPlasH
     wall_s = 0.0
+    next_report = 0.1 * t_end
     while clock.getTime() < t_end:
         tick = time.perf_counter()
         base.timeStepNoGUI()
@@ -144,8 +148,19 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         pressure_iters.append(step.getValueInt(step.SOLVER_ITERATIONS))
         divergence_iters.append(step.getValueInt(step.SOLVER_ITERATIONS_V))
         sample()
+        if times[-1] >= next_report:
+            next_report += 0.1 * t_end
+            log.info(
+                "t = %.4f s, %d steps, front %.4f m, %.1f s stepping",
+                times[-1],
+                steps,
+                fronts[-1],
+                wall_s,
+            )
 
     x = _positions(fluid).astype(np.float64)
+    tank_min, tank_max = np.asarray(request["tank_min"]), np.asarray(request["tank_max"])
+    escaped = int(np.any((x < tank_min) | (x > tank_max), axis=1).sum())
     result = {
         "t": times,
         "front": fronts,
@@ -159,6 +174,8 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
             "mean_pressure_iterations": float(np.mean(pressure_iters or [0])),
             "mean_divergence_iterations": float(np.mean(divergence_iters or [0])),
             "max_speed_end": _speed_max(fluid),
+            "max_speed_peak": max(peak_speeds),
+            "escaped_particles_end": escaped,
             "bounds_end_min": x.min(axis=0).tolist(),
             "bounds_end_max": x.max(axis=0).tolist(),
         },
