@@ -106,6 +106,8 @@ class DFSPHSolver:
         self.v_tmp = ti.Vector.field(3, ti.f32, n)
         self.grad_f = ti.Vector.field(3, ti.f32, (n, self.grid.max_fluid))  # V_j grad W_ij
         self.grad_b = ti.Vector.field(3, ti.f32, (n, self.grid.max_boundary))  # V_b grad W_ib
+        self.grad_b_sum = ti.Vector.field(3, ti.f32, n)  # sum_b V_b grad W_ib
+        self.boundary_flux = ti.field(ti.f32, n)  # sum_b V_b grad W_ib . v_b
         self.err = ti.field(ti.f32, n)
         self.block_err = ti.field(ti.f32, SCAN_BLOCKS)
         self.err_sum = ti.field(ti.f32, ())
@@ -117,7 +119,7 @@ class DFSPHSolver:
         self.v.from_numpy(np.asarray(vel, np.float32))
         self.ids.from_numpy(np.arange(n, dtype=np.int32))
         self._prev_dt = 0.0
-        self.warm_density = 0.5
+        self.warm_density = 0.9
         self.boundary_pressure_factor = 1.0
         self.divergence_enabled = True
         self.warm_divergence = 0.5
@@ -155,6 +157,7 @@ class DFSPHSolver:
         self.stats.neighbour_overflow += int(self.grid.overflow[None])
         # 2. Densities and DFSPH factors alpha_i (eqs. 9, 11).
         self.compute_density_and_factor()
+        self._cache_boundary_flux()
         # 3. Divergence-free solver (Algorithm 2): make D rho / Dt = 0 with the current v.
         dt = self.stats.last_dt or self.initial_dt
         it_v, err_v = self.divergence_solve(dt) if self.divergence_enabled else (0, 0.0)
@@ -162,6 +165,7 @@ class DFSPHSolver:
         dt = self.cfl_time_step(dt_cap)
         # 5. Non-pressure forces: gravity and viscosity (boundary moving over [t, t+dt]).
         self.bodies.set_interval_velocity(self.time, dt)
+        self._cache_boundary_flux()
         self.apply_non_pressure_forces(dt)
         # 6. Constant-density solver (Algorithm 3): predicted density error -> 0.
         it_d, err_d = self.density_solve(dt)
@@ -209,6 +213,7 @@ class DFSPHSolver:
             xi = self.x[i]
             rho = self.V0 * self.kernel_w(0.0)
             grad_sum = ti.Vector([0.0, 0.0, 0.0])
+            grad_b_sum = ti.Vector([0.0, 0.0, 0.0])
             sq_sum = 0.0
             for k in range(self.grid.fluid_nb_count[i]):
                 j = self.grid.fluid_nb[i, k]
@@ -226,6 +231,8 @@ class DFSPHSolver:
                 g = vb * self.kernel_grad(d)
                 self.grad_b[i, k] = g
                 grad_sum += g
+                grad_b_sum += g
+            self.grad_b_sum[i] = grad_b_sum
             self.density[i] = rho
             denom = grad_sum.norm_sqr() + sq_sum
             self.factor[i] = 1.0 / denom if denom > 1e-6 else 0.0
@@ -237,9 +244,18 @@ class DFSPHSolver:
         div = 0.0
         for k in range(self.grid.fluid_nb_count[i]):
             div += self.grad_f[i, k].dot(vi - self.v[self.grid.fluid_nb[i, k]])
-        for k in range(self.grid.boundary_nb_count[i]):
-            div += self.grad_b[i, k].dot(vi - self.bodies.v[self.grid.boundary_nb[i, k]])
+        # boundary part: sum_b V_b grad W_ib . (v_i - v_b), with the sums over b cached per step
+        div += vi.dot(self.grad_b_sum[i]) - self.boundary_flux[i]
         return div
+
+    @ti.kernel
+    def _cache_boundary_flux(self):
+        """sum_b V_b grad W_ib . v_b with the boundary velocities of the coming solve."""
+        for i in self.x:
+            f = 0.0
+            for k in range(self.grid.boundary_nb_count[i]):
+                f += self.grad_b[i, k].dot(self.bodies.v[self.grid.boundary_nb[i, k]])
+            self.boundary_flux[i] = f
 
     @ti.func
     def pressure_acceleration(self, i, kap: ti.template()):
@@ -248,8 +264,7 @@ class DFSPHSolver:
         a = ti.Vector([0.0, 0.0, 0.0])
         for k in range(self.grid.fluid_nb_count[i]):
             a -= (ki + kap[self.grid.fluid_nb[i, k]]) * self.grad_f[i, k]
-        for k in range(self.grid.boundary_nb_count[i]):
-            a -= self.boundary_pressure_factor * ki * self.grad_b[i, k]
+        a -= self.boundary_pressure_factor * ki * self.grad_b_sum[i]
         return a
 
     @ti.kernel

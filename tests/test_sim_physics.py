@@ -51,7 +51,7 @@ def test_coarse_dam_break_follows_martin_moyce():
 def test_hydrostatic_tank_pressure_and_rest():
     r = 0.005
     res = hydrostatic_tank(particle_radius=r, counts=(8, 16, 8), t_end=1.0, arch="cpu")
-    assert res.speed.max() < 0.05, "the water must come to rest"
+    assert res.speed.mean() < 0.02 and res.speed.max() < 0.1, "the water must come to rest"
     assert res.max_speed_history[-1] < res.max_speed_history[:20].max()
     x, (sx, _, sz) = res.x, res.size
     interior = ((res.y > 3 * r) & (res.y < res.y.max() - 4 * r) & (x[:, 0] > 3 * r)
