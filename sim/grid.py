@@ -176,18 +176,24 @@ class NeighbourSearch:
             c = self.cell_of(xi)
             nf = 0
             nb = 0
-            for off in ti.grouped(ti.ndrange((-1, 2), (-1, 2), (-1, 2))):
-                cc = c + off
-                if (cc >= 0).all() and (cc < self.dims).all():
-                    ci = self.cell_index(cc)
-                    for j in range(self.f_start[ci], self.f_start[ci] + self.f_count[ci]):
+            # cells along z are consecutive in the cell order, so each of the 9 (x, y)
+            # columns of the 3x3x3 block is one contiguous run of sorted particles
+            z0 = ti.max(c[2] - 1, 0)
+            z1 = ti.min(c[2] + 1, self.dims[2] - 1)
+            for dx, dy in ti.ndrange((-1, 2), (-1, 2)):
+                cx = c[0] + dx
+                cy = c[1] + dy
+                if 0 <= cx < self.dims[0] and 0 <= cy < self.dims[1]:
+                    first = self.cell_index(ti.Vector([cx, cy, z0]))
+                    last = self.cell_index(ti.Vector([cx, cy, z1]))
+                    for j in range(self.f_start[first], self.f_start[last] + self.f_count[last]):
                         if j != i and (xi - x[j]).norm_sqr() < h2:
                             if nf < self.max_fluid:
                                 self.fluid_nb[i, nf] = j
                                 nf += 1
                             else:
                                 ti.atomic_add(self.overflow[None], 1)
-                    for k in range(self.b_start[ci], self.b_start[ci] + self.b_count[ci]):
+                    for k in range(self.b_start[first], self.b_start[last] + self.b_count[last]):
                         j = self.b_sorted[k]
                         if (xi - xb[j]).norm_sqr() < h2:
                             if nb < self.max_boundary:
