@@ -240,7 +240,7 @@ def demo(
 
 @app.command()
 def bench(
-    part: str = typer.Argument(..., help="sim, render or loader."),
+    part: str = typer.Argument(..., help="sim, render, loader or peer (SPlisHSPlasH)."),
     args: list[str] | None = typer.Argument(None, help="Arguments for the benchmark."),
 ) -> None:
     """Run a speed benchmark (simulator, renderer, loader and models)."""
@@ -248,6 +248,7 @@ def bench(
         "sim": "pourbench.benchmark.perf.sim_dambreak",
         "render": "pourbench.benchmark.perf.render_fps",
         "loader": "pourbench.benchmark.perf.loader_models",
+        "peer": "pourbench.benchmark.perf.peer_splishsplash",
     }
     if part not in modules:
         raise PourbenchError(f"unknown benchmark {part!r} (allowed: {', '.join(modules)})")
