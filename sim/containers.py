@@ -152,18 +152,16 @@ def _revolution_sdf(profile: np.ndarray, pitch: float, margin: float) -> SdfGrid
 
 
 def _mesh_sdf(mesh: trimesh.Trimesh, pitch: float, margin: float) -> SdfGrid:
-    lo = mesh.bounds[0] - margin
-    hi = mesh.bounds[1] + margin
-    ax = _grid_axes(lo, hi, pitch)
+    """Voxelise the wall material (surface voxels, then enclosed voxels filled) and take
+    Euclidean distance transforms inside and out; accurate to about one voxel."""
     vox = mesh.voxelized(pitch).fill()
-    solid = np.zeros([len(a) for a in ax], bool)
-    idx = np.round((vox.points - lo) / pitch).astype(int)
-    ok = np.all((idx >= 0) & (idx < solid.shape), axis=1)
-    solid[tuple(idx[ok].T)] = True
+    pad = int(math.ceil(margin / pitch)) + 1
+    solid = np.pad(np.asarray(vox.matrix, bool), pad)
+    origin = np.asarray(vox.transform[:3, 3], float) - pad * pitch  # centre of voxel 0
     outside = ndimage.distance_transform_edt(~solid) * pitch
     inside = ndimage.distance_transform_edt(solid) * pitch
     vals = np.where(solid, -(inside - 0.5 * pitch), outside - 0.5 * pitch)
-    return SdfGrid(origin=lo, pitch=pitch, values=vals.astype(np.float32))
+    return SdfGrid(origin=origin, pitch=pitch, values=vals.astype(np.float32))
 
 
 def sample_sdf(grid: SdfGrid, p: np.ndarray) -> np.ndarray:
@@ -230,7 +228,7 @@ def load_mesh_container(spec: ContainerSpec, particle_radius: float) -> Containe
     mesh = mesh.copy()
     mesh.apply_scale(spec.mesh_scale)
     mesh.apply_translation([0.0, -mesh.bounds[0, 1], 0.0])
-    pitch = _sdf_pitch(spec.wall_thickness, particle_radius)
+    pitch = _sdf_pitch(spec.wall_thickness / 1.6, particle_radius)
     sdf = _mesh_sdf(mesh, pitch, 4 * particle_radius)
     v = mesh.vertices
     rim = float(v[:, 1].max())

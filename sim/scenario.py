@@ -223,6 +223,11 @@ def load_scenario(path: str | Path) -> Scenario:
         raise PourbenchError(f"{path}: no such scenario file") from e
     except tomllib.TOMLDecodeError as e:
         raise PourbenchError(f"{path}: not valid TOML ({e})") from e
+    for key in ("source", "target"):  # mesh files are relative to the scenario file
+        c = data.get(key)
+        if isinstance(c, dict) and isinstance(c.get("mesh"), str):
+            mesh = Path(c["mesh"])
+            c["mesh"] = str(mesh if mesh.is_absolute() else (path.parent / mesh).resolve())
     try:
         return Scenario.model_validate(data)
     except ValidationError as e:

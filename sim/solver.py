@@ -119,9 +119,9 @@ class DFSPHSolver:
         self.v.from_numpy(np.asarray(vel, np.float32))
         self.ids.from_numpy(np.arange(n, dtype=np.int32))
         self._prev_dt = 0.0
-        self.warm_density = 0.9
-        self.boundary_pressure_factor = 1.0
-        self.divergence_enabled = True
+        # warm starts ([BK17] sec. 4.3) reuse a fraction of the last step's kappa: the full
+        # value ratchets up (densities are clamped at rho0, so kappa only grows in a step)
+        self.warm_density = 0.8
         self.warm_divergence = 0.5
         self.initial_dt = min(s.max_dt, 1e-3)
         self.use_cubic = s.kernel == "cubic"
@@ -160,7 +160,7 @@ class DFSPHSolver:
         self._cache_boundary_flux()
         # 3. Divergence-free solver (Algorithm 2): make D rho / Dt = 0 with the current v.
         dt = self.stats.last_dt or self.initial_dt
-        it_v, err_v = self.divergence_solve(dt) if self.divergence_enabled else (0, 0.0)
+        it_v, err_v = self.divergence_solve(dt)
         # 4. CFL time step, bodies' velocities included.
         dt = self.cfl_time_step(dt_cap)
         # 5. Non-pressure forces: gravity and viscosity (boundary moving over [t, t+dt]).
@@ -264,7 +264,7 @@ class DFSPHSolver:
         a = ti.Vector([0.0, 0.0, 0.0])
         for k in range(self.grid.fluid_nb_count[i]):
             a -= (ki + kap[self.grid.fluid_nb[i, k]]) * self.grad_f[i, k]
-        a -= self.boundary_pressure_factor * ki * self.grad_b_sum[i]
+        a -= ki * self.grad_b_sum[i]
         return a
 
     @ti.kernel

@@ -75,3 +75,26 @@ def test_akinci_volume_of_a_dense_plane_matches_its_integral():
     rr = np.linspace(0, h, 4001)
     integral = np.trapezoid(kernel_numpy("cubic", rr, h) * 2 * np.pi * rr, rr)
     assert centre == pytest.approx(s * s / integral, rel=0.02)
+
+
+def test_imported_mesh_container(tmp_path):
+    """An OBJ file (here: the mug exported, in millimetres) loads as a container."""
+    from pourbench.sim import load_scenario
+    from pourbench.sim.pour import _samples
+
+    mug = build_container(PRESETS["mug"], R)
+    mm = trimesh.Trimesh(mug.vertices * 1000.0, mug.faces)
+    mm.export(tmp_path / "mug.obj")
+    (tmp_path / "scene.toml").write_text(
+        '[source]\nshape = "mesh"\nmesh = "mug.obj"\nmesh_scale = 0.001\nwall_thickness = 0.005\n'
+    )
+    spec = load_scenario(tmp_path / "scene.toml").source
+    g = build_container(spec, R)
+    assert g.rim_height == pytest.approx(PRESETS["mug"].height, abs=1e-4)
+    assert g.lip[0] == pytest.approx(mug.lip[0], abs=2e-3)
+    inside_wall = np.array([[PRESETS["mug"].inner_radius + 0.0025, 0.05, 0.0]])
+    assert sample_sdf(g.sdf, inside_wall)[0] < 0
+    assert sample_sdf(g.sdf, np.array([[0.0, 0.05, 0.0]]))[0] > 0.02
+    pts = _samples(g, 2 * R * 0.75, seed=0)
+    assert np.abs(sample_sdf(g.sdf, pts)).max() < 2 * g.sdf.pitch
+    assert len(fill_lattice(g, R, 0.5)) > 10

@@ -66,3 +66,20 @@ def test_pours_over_shapes_and_seeds(tmp_path, source, target, seed):
                           "hold_s": 0.6, "max_angle_deg": 125})
     res = simulate_pour(sc, tmp_path / "sim.h5", arch="cpu", progress=False)
     _check_track(tmp_path / "sim.h5", sc, res)
+
+
+def test_simulate_command_overrides_radius_and_retries_unstable(tmp_path, monkeypatch):
+    import pourbench.sim.pour as pour
+    from pourbench.sim.command import simulate_command
+
+    calls = []
+
+    def fake(scenario, out, *, arch="auto", progress=True, dt_scale=1.0):
+        calls.append((scenario.particle_radius, arch, dt_scale))
+        if dt_scale == 1.0:
+            raise SimulationUnstable("runaway speed")
+        return pour.SimResult(path=out, num_particles=1, num_frames=1)
+
+    monkeypatch.setattr(pour, "simulate_pour", fake)
+    simulate_command(Scenario(), tmp_path / "s.h5", "cpu", 0.005)
+    assert calls == [(0.005, "cpu", 1.0), (0.005, "cpu", 0.5)]
