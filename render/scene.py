@@ -313,41 +313,45 @@ class PourScene:
         return node
 
     def _add_table_and_wall(self) -> None:
+        """A table top ending 1 cm short of a wall that faces the camera.
+
+        The wall reaches below the table plane instead of meeting it: surfaces that cross at
+        a line render differently from run to run on llvmpipe along that line (depth ties)."""
         anchor, _ = scene_frame(self.header)
         y0 = self.header.table_height
         half = TABLE_SIZE_M / 2
-        ax, az = anchor[0], anchor[2]
-        table = np.array([[ax - half, y0, az + half], [ax + half, y0, az + half],
-                          [ax + half, y0, az - half], [ax - half, y0, az - half]])
-        uv = np.array([[0, 0], [1, 0], [1, 1], [0, 1]]) * TABLE_SIZE_M / TABLE_TILE_M
-        mat = _textured_material(self.variant.table, 0.6)
-        origin = np.array([ax, y0, az])
-        node = self._add(_quad(table - origin, uv, mat, cells=16),
-                              pose=_translation(origin), name="table")
-        self.seg_solid[node] = LABEL_TABLE
-        # wall behind the scene, facing the camera
         h = self.camera_pose[:3, 3] - anchor
         h[1] = 0.0
         h /= max(np.linalg.norm(h), 1e-9)
         right = np.cross([0.0, 1.0, 0.0], h)
-        centre = anchor - WALL_DISTANCE_M * h
-        centre[1] = y0
-        hw = WALL_WIDTH_M / 2
-        wall = np.array([centre - hw * right, centre + hw * right,
-                         centre + hw * right + [0, WALL_HEIGHT_M, 0],
-                         centre - hw * right + [0, WALL_HEIGHT_M, 0]])
+        base = np.array([anchor[0], y0, anchor[2]])
+        back = WALL_DISTANCE_M - 0.01
+        ends = [(-half, half), (half, half), (half, -back), (-half, -back)]  # (right, h)
+        table = np.array([base + r * right + d * h for r, d in ends])
+        uv = np.array(ends) / TABLE_TILE_M
+        mat = _textured_material(self.variant.table, 0.6)
+        origin = table.mean(axis=0)
+        node = self._add(_quad(table - origin, uv, mat, cells=16), pose=_translation(origin),
+                         name="table")
+        self.seg_solid[node] = LABEL_TABLE
+        below = 0.5  # metres of wall under the table plane
+        foot = base - WALL_DISTANCE_M * h - [0.0, below, 0.0]
+        hw, top = WALL_WIDTH_M / 2, WALL_HEIGHT_M + below
+        wall = np.array([foot - hw * right, foot + hw * right,
+                         foot + hw * right + [0, top, 0], foot - hw * right + [0, top, 0]])
         img = make_texture(self.variant.background)
         span = 2.4  # metres of wall covered by one copy of the texture
         aspect = img.shape[1] / img.shape[0]
         uv = np.array([[-hw / span + 0.5, 0.0], [hw / span + 0.5, 0.0],
-                       [hw / span + 0.5, WALL_HEIGHT_M * aspect / span],
-                       [-hw / span + 0.5, WALL_HEIGHT_M * aspect / span]])
+                       [hw / span + 0.5, top * aspect / span],
+                       [-hw / span + 0.5, top * aspect / span]])
         uv[:, 1] = 1.0 - uv[:, 1]  # image rows run downwards
         mat = pyrender.MetallicRoughnessMaterial(
             baseColorTexture=_texture(img), metallicFactor=0.0, roughnessFactor=0.9
         )
+        centre = wall.mean(axis=0)
         node = self._add(_quad(wall - centre, uv, mat, cells=8), pose=_translation(centre),
-                              name="background")
+                         name="background")
         self.seg_solid[node] = LABEL_BACKGROUND
 
     def _add_contact_shadows(self) -> None:
