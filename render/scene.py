@@ -28,7 +28,10 @@ WALL_WIDTH_M, WALL_HEIGHT_M = 5.0, 3.0
 LIQUID_SORT_OFFSET_M = 50.0
 SHADOW_STRENGTH = 0.6  # opacity of the contact shadow under a container standing on the table
 SHADOW_FADE_M = 0.05  # a blob fades and widens with its container's height above the table
-SHADOW_LIFT_M = 0.001  # height of the first shadow blob above the table (next ones stack)
+# The table top sits this far below the track's table height, and the shadow blobs stack in
+# between: containers standing on the table then touch nothing coplanar (meeting or crossing
+# surfaces rendered differently from run to run on llvmpipe along the line where they meet).
+TABLE_DROP_M = 0.002
 
 
 def look_at(eye: np.ndarray, target: np.ndarray, up=(0.0, 1.0, 0.0)) -> np.ndarray:
@@ -318,7 +321,7 @@ class PourScene:
         The wall reaches below the table plane instead of meeting it: surfaces that cross at
         a line render differently from run to run on llvmpipe along that line (depth ties)."""
         anchor, _ = scene_frame(self.header)
-        y0 = self.header.table_height
+        y0 = self.header.table_height - TABLE_DROP_M
         half = TABLE_SIZE_M / 2
         h = self.camera_pose[:3, 3] - anchor
         h[1] = 0.0
@@ -391,7 +394,8 @@ class PourScene:
         far_to_near = np.argsort([-np.linalg.norm(p[:3, 3] - eye) for p, _ in poses], kind="stable")
         for rank, i in enumerate(far_to_near):
             pose, strength = poses[i]
-            pose[1, 3] = self.header.table_height + SHADOW_LIFT_M * (1 + rank)
+            step = TABLE_DROP_M / (len(poses) + 1)
+            pose[1, 3] = self.header.table_height - TABLE_DROP_M + step * (1 + rank)
             self.scene.set_pose(self.shadow_nodes[i], pose)
             mesh = self.shadow_nodes[i].mesh
             mesh.primitives[0].material.baseColorFactor = [0, 0, 0, strength]

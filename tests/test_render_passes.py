@@ -159,7 +159,7 @@ def test_variant_size_must_match_renderer(renderer):
         next(renderer.render_track(_header(0), np.zeros((2, 0, 3)), v))
 
 
-@pytest.mark.parametrize("mode", ["edges", "none"])
+@pytest.mark.parametrize("mode", ["msaa", "none"])
 def test_antialias_modes_keep_the_ground_truth(mode, wall_frame):
     pos = _block_positions()
     with TrackRenderer(W, H, antialias=mode) as r:

@@ -15,7 +15,7 @@ import time
 
 
 def measure(
-    width: int, height: int, particles: int, frames: int, seed: int, antialias: str = "msaa",
+    width: int, height: int, particles: int, frames: int, seed: int, antialias: str = "edges",
     cell_scale: float = 1.0,
 ) -> dict:
     """Render ``frames`` frames (after one warm-up frame) and return the figures."""
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--particles", type=int, default=30_000)
     p.add_argument("--frames", type=int, default=30)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--antialias", choices=["msaa", "edges", "none"], default="msaa",
+    p.add_argument("--antialias", choices=["msaa", "edges", "none"], default="edges",
                    help="colour pass anti-aliasing (see TrackRenderer)")
     p.add_argument("--cell-scale", type=float, default=1.0, help="surface grid cell / diameter")
     a = p.parse_args(argv)
