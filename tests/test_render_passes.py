@@ -217,7 +217,9 @@ def test_renders_a_track_file_through_the_reader(tmp_path, renderer):
 
 
 def test_same_frames_in_separate_processes():
-    """pyrender breaks draw-order ties by set order, which differs between processes."""
+    """pyrender orders draws and lights by set iteration, which could differ between
+    processes; datasets sharded over processes must come out byte-identical."""
+    import os
     import subprocess
     import sys
 
@@ -228,16 +230,46 @@ def test_same_frames_in_separate_processes():
         "h, pos = synthetic_pour(num_frames=1, num_particles=4000, particle_radius=0.002,\n"
         "                        source_material='glass', target_material='glass')\n"
         "d = hashlib.sha256()\n"
-        "with TrackRenderer(320, 240) as r:\n"
+        "with TrackRenderer(64, 48) as r:\n"
         "    for seed in range(8):\n"
-        "        v = sample_variant(RenderSettings(), seed)\n"
+        "        v = sample_variant(RenderSettings(width=64, height=48), seed)\n"
         "        for p in r.render_track(h, pos, v):\n"
         "            d.update(p.rgb.tobytes()); d.update(p.thermal.tobytes())\n"
         "print(d.hexdigest())\n"
     )
     digests = {
-        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       check=True).stdout.strip()
-        for _ in range(2)
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                       env={**os.environ, "PYTHONHASHSEED": str(hash_seed)}).stdout.strip()
+        for hash_seed in (1, 3)  # different heap layouts
     }
     assert len(digests) == 1
+
+
+def test_no_scene_surfaces_meet():
+    """Surfaces that touch or cross render differently from run to run along the line where
+    they meet (seen on llvmpipe): the table top lies under container bases and stops short of
+    the wall, which reaches below it; shadow blobs lie between the table and the bases."""
+    from pourbench.render.scene import PourScene
+    from pourbench.render.synthetic import synthetic_pour
+
+    header, _ = synthetic_pour(num_frames=2, num_particles=100)
+    world = PourScene(header, sample_variant(RenderSettings(width=W, height=H), 0))
+
+    def world_points(node):
+        pts = node.mesh.primitives[0].positions
+        pose = world.scene.get_pose(node)
+        return pts @ pose[:3, :3].T + pose[:3, 3]
+
+    nodes = {n.name: n for n in world.scene.mesh_nodes}
+    table, wall = world_points(nodes["table"]), world_points(nodes["background"])
+    base = min(float((c.vertices @ c.poses[0][:3, :3].T + c.poses[0][:3, 3])[:, 1].min())
+               for c in header.containers)
+    table_y = float(table[:, 1].max())
+    assert table_y < base - 1e-3
+    assert wall[:, 1].min() < table_y - 0.1
+    wall_node = nodes["background"]
+    wall_normal = world.scene.get_pose(wall_node)[:3, :3] @ wall_node.mesh.primitives[0].normals[0]
+    assert ((table - wall[0]) @ wall_normal).min() > 5e-3, "table ends in front of the wall"
+    for name in ("shadow_source", "shadow_target"):
+        y = world_points(nodes[name])[:, 1]
+        assert table_y < y.min() and y.max() < base
