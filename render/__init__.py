@@ -1,5 +1,11 @@
 """pourbench.render: particle tracks -> rgb, thermal, liquid masks and depth (headless pyrender).
 
+Modules: ``variant`` (RenderSettings ranges -> seeded RenderVariant), ``surface`` (particles ->
+liquid mesh), ``scene`` (pyrender scene of a track), ``renderer`` (TrackRenderer, FramePasses),
+``thermal`` (LWIR camera model), ``post`` (silhouette smoothing, refraction), ``textures``,
+``preview`` (contact sheets, animations, dataset grids), ``synthetic`` (pour-shaped tracks
+for tests and benchmarks).
+
 ``PYOPENGL_PLATFORM`` defaults to ``egl`` here, before anything imports OpenGL, so rendering
 runs without a display (Mesa llvmpipe on CPU, NVIDIA EGL on GPU machines). The renderer itself
 (and so pyrender/OpenGL) is imported lazily, on first use of ``TrackRenderer``/``FramePasses``.
