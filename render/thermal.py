@@ -123,7 +123,9 @@ def scene_temperature(
         w = np.zeros(n)
         w[LABEL_CONTAINER0:] = warmth
         f = thermal.bulk_warm_fraction
-        rise = (liq - amb) * w[labels] * (f + (1 - f) * np.clip(2 * contact, 0, 1))
+        rise = (liq - amb) * thermal.wall_steady_fraction * w[labels] * (
+            f + (1 - f) * np.clip(2 * contact, 0, 1)
+        )
         temp = np.where(on_container, temp + rise, temp)
     temp = np.where(mask_visible, liq, temp)
     emis = np.where(mask_visible, em.get("water", 0.96), emis)

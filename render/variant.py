@@ -190,6 +190,11 @@ class ThermalSettings(_Strict):
         0.25, ge=0, le=1,
         description="fraction of the wall's warming reached away from the wetted area",
     )
+    wall_steady_fraction: float = Field(
+        0.7, ge=0, le=1,
+        description="outer wall temperature rise at steady state, as a fraction of the "
+        "liquid-ambient difference (the wall loses heat to the room)",
+    )
     emissivity: dict[str, Annotated[float, Field(gt=0, le=1)]] = Field(
         default_factory=lambda: dict(DEFAULT_EMISSIVITY),
         description="LWIR emissivity per material (water, container materials, table, background)",
@@ -295,6 +300,7 @@ class ThermalVariant(_Strict):
     source_preheat_s: float
     contact_depth_m: float
     bulk_warm_fraction: float
+    wall_steady_fraction: float
     emissivity: dict[str, float]
     wall_time_constant_s: dict[str, float]
 
@@ -425,6 +431,7 @@ def sample_variant(settings: RenderSettings, seed: int) -> RenderVariant:
         source_preheat_s=_uniform(rng, ts.source_preheat_s),
         contact_depth_m=ts.contact_depth_m,
         bulk_warm_fraction=ts.bulk_warm_fraction,
+        wall_steady_fraction=ts.wall_steady_fraction,
         emissivity=dict(ts.emissivity),
         wall_time_constant_s=dict(ts.wall_time_constant_s),
     )
