@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import json
 import logging
 import math
@@ -35,8 +36,11 @@ def _field(obj, name: str):
 
 
 def _peer():
+    # never import pysplishsplash here: it runs in its own process (it crashes beside Taichi)
+    if importlib.util.find_spec("pysplishsplash") is None:
+        logger.info("peer not available: pysplishsplash is not installed")
+        return None
     try:
-        importlib.import_module("pysplishsplash")
         return importlib.import_module("pourbench.benchmark.perf.peer_splishsplash")
     except ImportError as e:
         logger.info("peer not available (%s)", e)
