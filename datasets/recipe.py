@@ -7,7 +7,6 @@ wrong types and out-of-range values are errors that name the key and what is all
 
 from __future__ import annotations
 
-import sys
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -15,11 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pourbench.errors import PourbenchError, describe_validation_error
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from pourbench.tomlfile import read_toml
 
 Range = Annotated[
     tuple[float, float], Field(description="[low, high] inclusive; low == high fixes the value")
@@ -152,11 +147,7 @@ def resolve_recipe_path(name_or_path: str | Path) -> Path:
 def load_recipe(name_or_path: str | Path) -> Recipe:
     """Load and validate a recipe; any problem raises one-line :class:`PourbenchError`."""
     path = resolve_recipe_path(name_or_path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as e:
-        raise PourbenchError(f"{path}: not valid TOML ({e})") from e
-    return parse_recipe(data, source=str(path))
+    return parse_recipe(read_toml(path, "recipe file"), source=str(path))
 
 
 def parse_recipe(data: dict[str, Any], source: str = "recipe") -> Recipe:

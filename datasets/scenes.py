@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 from pourbench.errors import PourbenchError
 from pourbench.sim.scenario import Scenario, load_scenario
+from pourbench.tomlfile import read_toml
 
 
 def scenario_from_file(path: str | Path, index: int = 0) -> Scenario:
     """Scenario of a scene file, or scenario ``index`` of a recipe (a file with ``[dataset]``)."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError as e:
-        raise PourbenchError(f"{path}: no such file") from e
-    except tomllib.TOMLDecodeError as e:
-        raise PourbenchError(f"{path}: not valid TOML ({e})") from e
+    data = read_toml(path, "scene or recipe file")
     if "dataset" not in data:
         return load_scenario(path)
     from pourbench.datasets.recipe import parse_recipe

@@ -7,13 +7,13 @@ holds :class:`Scenario` fields; a container may be written as a preset name
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pourbench.errors import PourbenchError
+from pourbench.errors import PourbenchError, describe_validation_error
+from pourbench.tomlfile import read_toml
 
 Shape = Literal["cup", "mug", "glass", "bottle", "bowl", "dish", "pot", "mesh"]
 BowlProfile = Literal["hemisphere", "cone", "flat"]
@@ -192,24 +192,6 @@ class Scenario(_Model):
     _c_target = field_validator("target", mode="before")(staticmethod(_container))
 
 
-def validation_message(e: ValidationError, model: type[BaseModel]) -> str:
-    """One line naming the first bad key and what is allowed."""
-    err = e.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"])
-    msg = err["msg"]
-    if err["type"] == "extra_forbidden":
-        sub: type[BaseModel] = model
-        for p in err["loc"][:-1]:
-            ann = sub.model_fields.get(str(p))
-            if ann is None or not isinstance(ann.annotation, type):
-                break
-            if issubclass(ann.annotation, BaseModel):
-                sub = ann.annotation
-        msg = f"unknown key; allowed: {', '.join(sub.model_fields)}"
-    more = f" (+{len(e.errors()) - 1} more)" if len(e.errors()) > 1 else ""
-    return f"{loc}: {msg}{more}"
-
-
 def load_scenario(path: str | Path) -> Scenario:
     """Read a scenario TOML file.
 
@@ -217,12 +199,7 @@ def load_scenario(path: str | Path) -> Scenario:
         PourbenchError: one line naming the file, the bad key and what is allowed.
     """
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError as e:
-        raise PourbenchError(f"{path}: no such scenario file") from e
-    except tomllib.TOMLDecodeError as e:
-        raise PourbenchError(f"{path}: not valid TOML ({e})") from e
+    data = read_toml(path, "scenario file")
     for key in ("source", "target"):  # mesh files are relative to the scenario file
         c = data.get(key)
         if isinstance(c, dict) and isinstance(c.get("mesh"), str):
@@ -231,4 +208,4 @@ def load_scenario(path: str | Path) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as e:
-        raise PourbenchError(f"{path}: {validation_message(e, Scenario)}") from e
+        raise PourbenchError(f"{path}: {describe_validation_error(e, Scenario)}") from e
