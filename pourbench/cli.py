@@ -228,6 +228,7 @@ def demo(
     out: Path = typer.Option(Path("demo_out"), "--out", "-o", help="Folder for all outputs."),
     recipe: str = typer.Option("small", help="Recipe to generate."),
     epochs: int = typer.Option(4, min=1, help="Training epochs per baseline."),
+    seeds: int = typer.Option(1, min=1, help="Training seeds per baseline (mean and spread)."),
     arch: str = typer.Option("auto", help=ARCH_HELP),
 ) -> None:
     """The main job: generate, train three baselines, predict, score, leaderboard."""
@@ -235,7 +236,7 @@ def demo(
         from pourbench.demo import run_demo
     except ModuleNotFoundError as e:
         _not_yet("demo", e)
-    run_demo(out, recipe=recipe, epochs=epochs, arch=arch)
+    run_demo(out, recipe=recipe, epochs=epochs, seeds=seeds, arch=arch)
 
 
 @app.command()

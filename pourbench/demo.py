@@ -22,7 +22,9 @@ from pourbench.datasets.recipe import load_recipe
 log = logging.getLogger(__name__)
 
 
-def run_demo(out: str | Path, recipe: str = "small", epochs: int = 4, arch: str = "auto") -> Path:
+def run_demo(
+    out: str | Path, recipe: str = "small", epochs: int = 4, seeds: int = 1, arch: str = "auto"
+) -> Path:
     """Run the whole pipeline into ``out``; return the leaderboard's Markdown path."""
     out = Path(out)
     start = time.perf_counter()
@@ -37,8 +39,9 @@ def run_demo(out: str | Path, recipe: str = "small", epochs: int = 4, arch: str 
     preview_sequence(data / first_test.path, out / "preview.png")
     preview_folder(data, out / "dataset.png")
 
-    print(f"[3/4] training cnn, multiframe, lstm ({epochs} epochs each), predicting, scoring")
-    board = run_study(data, out, settings=StudySettings(epochs=epochs))
+    print(f"[3/4] training cnn, multiframe, lstm ({epochs} epochs, {seeds} seed(s) each), "
+          "predicting, scoring")
+    board = run_study(data, out, seeds=range(seeds), settings=StudySettings(epochs=epochs))
 
     print("[4/4] leaderboard (test split)\n")
     print(board.to_markdown())
