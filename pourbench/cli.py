@@ -227,7 +227,7 @@ def leaderboard(
 def demo(
     out: Path = typer.Option(Path("demo_out"), "--out", "-o", help="Folder for all outputs."),
     recipe: str = typer.Option("small", help="Recipe to generate."),
-    epochs: int = typer.Option(4, min=1, help="Training epochs per baseline."),
+    epochs: int = typer.Option(20, min=1, help="Training epochs per baseline."),
     seeds: int = typer.Option(1, min=1, help="Training seeds per baseline (mean and spread)."),
     arch: str = typer.Option("auto", help=ARCH_HELP),
 ) -> None:

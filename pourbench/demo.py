@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def run_demo(
-    out: str | Path, recipe: str = "small", epochs: int = 4, seeds: int = 1, arch: str = "auto"
+    out: str | Path, recipe: str = "small", epochs: int = 20, seeds: int = 1, arch: str = "auto"
 ) -> Path:
     """Run the whole pipeline into ``out``; return the leaderboard's Markdown path."""
     out = Path(out)
