@@ -26,7 +26,7 @@ MODELS = ("cnn", "multiframe", "lstm")
 class StudySettings:
     """Training settings shared by every run of a study."""
 
-    epochs: int = 4
+    epochs: int = 20
     batch_size: int = 4
     clip_len: int = 8
     lr: float = 2e-3
