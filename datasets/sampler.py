@@ -82,7 +82,10 @@ def sample_scenario(recipe: Recipe, index: int) -> Scenario:
     rng = _rng(recipe, _SCENARIO, index, 1)
     if recipe.dataset.sampling == "random":
         fill = float(np.clip(fill + rng.uniform(-0.05, 0.05), 0.05, 0.95))
-    pour_time = max(0.05, min(s.duration_s * 0.5, 1.5))
+    d = s.duration_s
+    # short clips pour within ~1.5 s; long ones spread the tilt over 40 % of the clip
+    tilt_s = max(0.05, min(0.5 * d, max(1.5, 0.4 * d)))
+    hold_s = max(min(0.5, d / 5), 0.1 * d)
     return Scenario(
         source=PRESETS[source],
         target=PRESETS[target],
@@ -90,9 +93,9 @@ def sample_scenario(recipe: Recipe, index: int) -> Scenario:
         motion=PourMotion(
             profile=motion,
             max_angle_deg=_uniform(rng, s.max_angle_deg),
-            start_s=min(0.1, s.duration_s / 10),
-            tilt_duration_s=pour_time,
-            hold_s=min(0.5, s.duration_s / 5),
+            start_s=min(0.1, d / 10),
+            tilt_duration_s=tilt_s,
+            hold_s=hold_s,
         ),
         liquid=LiquidSpec(
             kinematic_viscosity=_uniform(rng, s.viscosity),
