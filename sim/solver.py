@@ -5,6 +5,12 @@ Densities are normalised by the rest density (rho_hat = rho / rho0 = sum_j V_j W
 volume V = (2 r)^3); boundaries are Akinci et al. 2012 particles with volumes V_b. The
 pressure "stiffness" kappa_i (m^2/s^2, i.e. p_i / rho0) of each solver is accumulated over
 its iterations and reused as the warm start of the next step.
+
+Pressure read-out: the kappa a step applies is the impulse of that one step. Besides the part
+that balances gravity it holds the correction of the density error left by earlier steps,
+(rho_hat - 1) alpha / dt^2, which has zero mean at rest but grows as 1 / dt^2; at dt = 1 ms the
+slope of one step's kappa over depth swings between 0.5 and 2.4 rho0 g. The pressure is
+therefore reported as a running time average of the per-step stiffness (``pressures``).
 """
 
 
@@ -25,6 +31,7 @@ from pourbench.sim.scenario import SolverSettings
 logger = logging.getLogger(__name__)
 
 GRAVITY = 9.81
+PRESSURE_AVERAGE_S = 0.1  # time constant of the pressure read-out's running average, s
 MIN_NEIGHBOURS_DIVERGENCE = 20  # too few neighbours: divergence unreliable (free surface)
 SCAN_BLOCKS = 256
 
@@ -103,6 +110,7 @@ class DFSPHSolver:
         self.kappa = ti.field(ti.f32, n)  # this iteration's stiffness
         self.kappa_density = ti.field(ti.f32, n)  # accumulated over the step: warm start
         self.kappa_divergence = ti.field(ti.f32, n)
+        self.kappa_mean = ti.field(ti.f32, n)  # running time average of the step's stiffness
         self.v_tmp = ti.Vector.field(3, ti.f32, n)
         self.grad_f = ti.Vector.field(3, ti.f32, (n, self.grid.max_fluid))  # V_j grad W_ij
         self.grad_b = ti.Vector.field(3, ti.f32, (n, self.grid.max_boundary))  # V_b grad W_ib
@@ -119,6 +127,8 @@ class DFSPHSolver:
         self.v.from_numpy(np.asarray(vel, np.float32))
         self.ids.from_numpy(np.arange(n, dtype=np.int32))
         self._prev_dt = 0.0
+        self._divergence_dt = 0.0  # the step the last divergence solve applied its kappa over
+        self._kappa_mean_weight = 0.0  # sum of the running average's weights (bias correction)
         # warm starts ([BK17] sec. 4.3) reuse a fraction of the last step's kappa: the full
         # value ratchets up (densities are clamped at rho0, so kappa only grows in a step)
         self.warm_density = 0.8
@@ -140,6 +150,8 @@ class DFSPHSolver:
             self.v.fill(0.0)
             self.kappa_density.fill(0.0)
             self.kappa_divergence.fill(0.0)
+        self.kappa_mean.fill(0.0)
+        self._kappa_mean_weight = 0.0
         self.stats = StepStats()
         self._prev_dt = 0.0
 
@@ -151,7 +163,7 @@ class DFSPHSolver:
         # 1. Neighbourhood: sort fluid by cell, bin boundary at time t, build lists.
         self.bodies.set_state(self.time)
         self.grid.sort_fluid(self.x, self.ids, [self.v, self.kappa_density,
-                                                 self.kappa_divergence])
+                                                 self.kappa_divergence, self.kappa_mean])
         self.grid.bin_boundary(self.bodies.x, self.bodies.ids)
         self.grid.build_lists(self.x, self.bodies.x)
         self.stats.neighbour_overflow += int(self.grid.overflow[None])
@@ -160,6 +172,7 @@ class DFSPHSolver:
         self._cache_boundary_flux()
         # 3. Divergence-free solver (Algorithm 2): make D rho / Dt = 0 with the current v.
         dt = self.stats.last_dt or self.initial_dt
+        self._divergence_dt = dt
         it_v, err_v = self.divergence_solve(dt)
         # 4. CFL time step, bodies' velocities included.
         dt = self.cfl_time_step(dt_cap)
@@ -169,6 +182,7 @@ class DFSPHSolver:
         self.apply_non_pressure_forces(dt)
         # 6. Constant-density solver (Algorithm 3): predicted density error -> 0.
         it_d, err_d = self.density_solve(dt)
+        self._average_pressure(dt)
         # 7. Advect positions; 8. safety net: nothing may cross a wall.
         self._cap_speed(min(speed_cap or s.speed_limit, s.speed_limit))
         self.advect(dt)
@@ -355,6 +369,20 @@ class DFSPHSolver:
         return self._solve(self._density_error, self.kappa_density,
                            self.settings.density_tol, dt, warm)
 
+    def _average_pressure(self, dt: float) -> None:
+        """Fold this step's stiffness into the running average (weight 1 - exp(-dt / tau)).
+        The divergence solve applied its kappa over the previous step's dt, so its share of
+        this step's mean acceleration is scaled by dt_divergence / dt."""
+        a = 1.0 - math.exp(-dt / PRESSURE_AVERAGE_S)
+        self._kappa_mean_weight = (1.0 - a) * self._kappa_mean_weight + a
+        self._fold_kappa_mean(a, self._divergence_dt / dt)
+
+    @ti.kernel
+    def _fold_kappa_mean(self, a: ti.f32, divergence_scale: ti.f32):
+        for i in self.x:
+            k = self.kappa_density[i] + divergence_scale * self.kappa_divergence[i]
+            self.kappa_mean[i] += a * (k - self.kappa_mean[i])
+
     @ti.kernel
     def _max_fluid_speed(self) -> ti.f32:
         self.max_speed[None] = 0.0
@@ -454,11 +482,22 @@ class DFSPHSolver:
         return out
 
     def pressures(self, rest_density: float = 1000.0) -> np.ndarray:
-        """(N,) pressure, Pa, stable id order: p_i = rho0 (kappa_i + kappa^v_i), the stiffness
-        both solvers applied in the last step (both act over one step, so at rest their sum
-        balances gravity: grad p = rho0 g)."""
+        """(N,) pressure, Pa, stable id order: p_i = rho0 <kappa_i + kappa^v_i dt_v / dt>, the
+        stiffness both solvers applied per step, averaged over the last ~PRESSURE_AVERAGE_S
+        seconds (exponential weights). Its gradient balances gravity at rest; one step's value
+        (``step_pressures``) also carries the zero-mean density-error correction."""
+        if self._kappa_mean_weight <= 0.0:
+            return self.step_pressures(rest_density)
         out = np.empty(self.n, np.float32)
-        k = self.kappa_density.to_numpy() + self.kappa_divergence.to_numpy()
+        out[self.ids.to_numpy()] = rest_density * self.kappa_mean.to_numpy()
+        return out / np.float32(self._kappa_mean_weight)
+
+    def step_pressures(self, rest_density: float = 1000.0) -> np.ndarray:
+        """(N,) pressure, Pa, stable id order, of the last step alone: rho0 (kappa_i +
+        kappa^v_i dt_v / dt), the stiffness both solvers applied in that step."""
+        out = np.empty(self.n, np.float32)
+        scale = self._divergence_dt / self.stats.last_dt if self.stats.last_dt else 1.0
+        k = self.kappa_density.to_numpy() + scale * self.kappa_divergence.to_numpy()
         out[self.ids.to_numpy()] = rest_density * k
         return out
 

@@ -243,7 +243,8 @@ def hydrostatic_tank(particle_radius: float = 0.005, counts=(10, 20, 10), t_end:
         solver.step(dt_cap=t_end - solver.time)
         speeds.append(float(np.linalg.norm(solver.v.to_numpy(), axis=1).max()))
     x = solver.positions()
-    # one more density solve at rest gives the pressure field of the final state
+    # pressure: the solver's running time average over the last ~0.1 s (one step's stiffness
+    # also holds the zero-mean density-error correction, which grows as 1 / dt^2)
     err = solver.stats.max_density_error
     return HydrostaticResult(
         y=x[:, 1], x=x, pressure=solver.pressures(rest_density),

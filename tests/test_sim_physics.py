@@ -48,9 +48,14 @@ def test_coarse_dam_break_follows_martin_moyce():
     assert res.stats["wall_corrections"] == 0
 
 
-def test_hydrostatic_tank_pressure_and_rest():
+@pytest.mark.parametrize("max_dt", [0.005, 0.002])
+def test_hydrostatic_tank_pressure_and_rest(max_dt):
+    """At rest, dp/dy = -rho g within 5 % at two time-step caps. One step's stiffness is not
+    the pressure: at max_dt = 2 ms its slope is 1.19 rho g (0.62-1.66 from step to step);
+    the solver's time-averaged read-out gives 1.021 (1.026 at 5 ms)."""
     r = 0.005
-    res = hydrostatic_tank(particle_radius=r, counts=(8, 16, 8), t_end=1.0, arch="cpu")
+    res = hydrostatic_tank(particle_radius=r, counts=(8, 16, 8), t_end=1.0, arch="cpu",
+                           settings=SolverSettings(max_dt=max_dt))
     assert res.speed.mean() < 0.02 and res.speed.max() < 0.1, "the water must come to rest"
     assert res.max_speed_history[-1] < res.max_speed_history[:20].max()
     x, (sx, _, sz) = res.x, res.size
@@ -58,10 +63,15 @@ def test_hydrostatic_tank_pressure_and_rest():
                 & (x[:, 0] < sx - 3 * r) & (x[:, 2] > 3 * r) & (x[:, 2] < sz - 3 * r))
     y, p = res.y[interior], res.pressure[interior]
     slope, intercept = np.polyfit(y, p, 1)
-    # measured: dp/dy about 6 % steeper than rho g at r = 5 mm, dt = 5 ms (see the report)
-    assert -slope == pytest.approx(1000 * G, rel=0.08), "dp/dy must be -rho g"
+    assert -slope == pytest.approx(1000 * G, rel=0.05), "dp/dy must be -rho g"
     surface = intercept / -slope  # where the fitted pressure vanishes
     assert surface == pytest.approx(res.y.max() + r, abs=2 * r)
+    # the pressure carries the weight of the water above: m g (particles above) / floor area
+    # (the settled fluid packs ~2 % more particles per volume than 1 / (2r)^3, so this is the
+    # sharper check; measured ratio 1.002 at 5 ms, 0.998 at 2 ms)
+    above = len(res.y) - np.searchsorted(np.sort(res.y), y, side="right")
+    weight = 1000 * (2 * r) ** 3 * G * above / (sx * sz)
+    assert slope / np.polyfit(y, weight, 1)[0] == pytest.approx(1.0, rel=0.025)
     assert res.mean_density_error <= SolverSettings().density_tol + 1e-9
 
 
