@@ -525,45 +525,10 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
     return h, w
 
 
-def train_command(
-    model: str,
-    data: str | os.PathLike,
-    out: str | os.PathLike,
-    modality: str = "rgb",
-    task: str = "detection",
-    epochs: int = 10,
-    batch_size: int = 4,
-    lr: float = 1e-3,
-    clip_len: int = 8,
-    size: str | None = None,
-    seed: int = 0,
-    resume: bool = False,
-    num_workers: int = 0,
-    pos_weight: str | None = None,
-    device: str = "auto",
-    progress: bool = True,
-    width: float = 1.0,
-) -> TrainResult:
+def train_command(size: str | None = None, **options: Any) -> TrainResult:
     """``pourbench train --model cnn|multiframe|lstm --data DIR --out RUN [...]``.
 
-    ``size`` is ``WIDTHxHEIGHT`` (e.g. ``160x120``); ``pos_weight`` is a number or "auto".
+    ``size`` is ``WIDTHxHEIGHT`` (e.g. ``160x120``); every other option goes to :func:`train`
+    unchanged (``pos_weight`` is a number or "auto").
     """
-    return train(
-        model=model,
-        data=data,
-        out=out,
-        modality=modality,
-        task=task,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        clip_len=clip_len,
-        size=parse_size(size),
-        seed=seed,
-        resume=resume,
-        num_workers=num_workers,
-        pos_weight=pos_weight,
-        device=device,
-        progress=progress,
-        width=width,
-    )
+    return train(size=parse_size(size), **options)

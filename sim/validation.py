@@ -99,6 +99,20 @@ def _tank(size, r: float, settings: SolverSettings, fluid_lo, fluid_counts, top:
     return fluid, bodies, grid_lo, grid_hi
 
 
+def _dam_break_solver(a: float, r: float, settings: SolverSettings):
+    """A relaxed dam-break solver at t = 0 (column a x 2a x a behind a gate, tank 4a long)."""
+    from pourbench.sim.solver import DFSPHSolver
+
+    n = max(2, int(round(a / (2 * r))))
+    fluid, bodies, lo, hi = _tank((4 * a, 0, a), r, settings, (0.0, 0.0, 0.0), (n, 2 * n, n),
+                                  top=3 * a, gate_x=n * 2 * r)
+    solver = DFSPHSolver(fluid, r, bodies, lo, hi, settings)
+    solver.time = RELAX_TIME
+    solver.relax()
+    solver.time = 0.0
+    return solver, bodies
+
+
 def dam_break(
     a: float = MARTIN_MOYCE_A,
     particle_radius: float | None = None,
@@ -118,20 +132,13 @@ def dam_break(
         settings: solver settings (defaults: SolverSettings()).
     """
     from pourbench.sim.backend import init_taichi
-    from pourbench.sim.solver import GRAVITY, DFSPHSolver
+    from pourbench.sim.solver import GRAVITY
 
     arch_used = init_taichi(arch, threads)
     r = float(particle_radius or a / 20)
-    settings = settings or SolverSettings()
-    n = max(2, int(round(a / (2 * r))))
     t_scale = math.sqrt(2 * GRAVITY / a)
     t_end = float(t_end if t_end is not None else 3.0 / t_scale)
-    fluid, bodies, lo, hi = _tank((4 * a, 0, a), r, settings, (0.0, 0.0, 0.0), (n, 2 * n, n),
-                                  top=3 * a, gate_x=n * 2 * r)
-    solver = DFSPHSolver(fluid, r, bodies, lo, hi, settings)
-    solver.time = RELAX_TIME
-    solver.relax()
-    solver.time = 0.0
+    solver, bodies = _dam_break_solver(a, r, settings or SolverSettings())
     fluid = solver.positions()
     ts, fronts = [0.0], [float(fluid[:, 0].max())]
     t0 = time.perf_counter()
@@ -164,18 +171,9 @@ def _dam_break_positions(a: float, particle_radius: float, t_end: float,
     """Fluid positions (N, 3), stable id order, after a dam break of t_end seconds (for
     determinism checks)."""
     from pourbench.sim.backend import init_taichi
-    from pourbench.sim.solver import DFSPHSolver
 
     init_taichi(arch)
-    r = particle_radius
-    settings = SolverSettings()
-    n = max(2, int(round(a / (2 * r))))
-    fluid, bodies, lo, hi = _tank((4 * a, 0, a), r, settings, (0.0, 0.0, 0.0), (n, 2 * n, n),
-                                  top=3 * a, gate_x=n * 2 * r)
-    solver = DFSPHSolver(fluid, r, bodies, lo, hi, settings)
-    solver.time = RELAX_TIME
-    solver.relax()
-    solver.time = 0.0
+    solver, _ = _dam_break_solver(a, particle_radius, SolverSettings())
     while solver.time < t_end - 1e-9:
         solver.step(dt_cap=t_end - solver.time)
     return solver.positions()

@@ -94,28 +94,6 @@ def test_unit_box_obj_is_closed_and_faces_outward(tmp_path: Path):
     assert all(count == 1 and (e[1], e[0]) in edges for e, count in edges.items())
 
 
-def test_rms_relative_error_by_hand():
-    T = np.linspace(0.0, 3.0, 31)
-    ref_T = np.array([0.41, 1.0, 2.0, 2.9])
-    ref_Z = np.array([1.1, 1.5, 2.5, 3.8])
-    Z = np.interp(T, ref_T, ref_Z) * 1.1  # 10 % ahead everywhere
-    assert peer.rms_relative_error(T, Z, ref_T, ref_Z) == pytest.approx(0.1, rel=1e-2)
-    # only the points with T in [0.8, 2.8] count
-    Z_bad_ends = Z.copy()
-    Z_bad_ends[T < 0.5] = 100.0
-    assert peer.rms_relative_error(T, Z_bad_ends, ref_T, ref_Z) == pytest.approx(0.1, rel=1e-2)
-    with pytest.raises(PourbenchError, match="spans"):
-        peer.rms_relative_error(T[:10], Z[:10], ref_T, ref_Z)
-
-
-def test_load_reference_front_skips_comments(tmp_path: Path):
-    csv = tmp_path / "ref.csv"
-    csv.write_text("# a comment\n# another\nT,Z\n0.41,1.11\n0.84,1.22\n")
-    T, Z = peer.load_reference_front(csv)
-    np.testing.assert_allclose(T, [0.41, 0.84])
-    np.testing.assert_allclose(Z, [1.11, 1.22])
-
-
 def test_missing_peer_returns_none(monkeypatch, caplog):
     monkeypatch.setattr(peer, "peer_available", lambda: False)
     with caplog.at_level("WARNING"):

@@ -26,7 +26,6 @@ Scene choices (recorded in `PeerResult.settings`):
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib.metadata
 import importlib.util
 import json
@@ -421,44 +420,6 @@ def _to_result(raw: dict[str, Any], settings: dict[str, Any]) -> PeerResult:
     )
 
 
-def load_reference_front(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
-    """(T, Z) columns of a reference CSV with '#' comment lines and a 'T,Z' header."""
-    rows = [
-        line for line in Path(path).read_text().splitlines() if line and not line.startswith("#")
-    ]
-    reader = csv.DictReader(rows)
-    data = [(float(row["T"]), float(row["Z"])) for row in reader]
-    if not data:
-        raise PourbenchError(f"no (T, Z) rows in {path}")
-    ref = np.asarray(data)
-    return ref[:, 0], ref[:, 1]
-
-
-def rms_relative_error(
-    T: np.ndarray,
-    Z: np.ndarray,
-    ref_T: np.ndarray,
-    ref_Z: np.ndarray,
-    t_range: tuple[float, float] = (0.8, 2.8),
-) -> float:
-    """RMS of (Z(ref_T) - ref_Z) / ref_Z over reference points with T in t_range.
-
-    Z is linearly interpolated at the reference times. Reference points outside the
-    simulated span are an error (no extrapolation).
-    """
-    ref_T, ref_Z = np.asarray(ref_T, float), np.asarray(ref_Z, float)
-    keep = (ref_T >= t_range[0]) & (ref_T <= t_range[1])
-    if not keep.any():
-        raise PourbenchError(f"no reference points with T in {t_range}")
-    if ref_T[keep].max() > np.max(T) or ref_T[keep].min() < np.min(T):
-        raise PourbenchError(
-            f"simulated T spans [{np.min(T):.3g}, {np.max(T):.3g}], "
-            f"reference needs [{ref_T[keep].min():.3g}, {ref_T[keep].max():.3g}]"
-        )
-    z = np.interp(ref_T[keep], T, Z)
-    return float(np.sqrt(np.mean(((z - ref_Z[keep]) / ref_Z[keep]) ** 2)))
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the peer once and print its figures (and save them as JSON with --out)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -498,11 +459,12 @@ def main(argv: list[str] | None = None) -> int:
         "version": result.version,
     }
     if args.reference is not None:
-        ref_T, ref_Z = load_reference_front(args.reference)
+        from pourbench.sim.validation import front_rms_error
+
         for key, curve in (("rms_rel_error", result.Z), ("rms_rel_error_p995", result.Z_p995)):
             try:
-                summary[key] = round(rms_relative_error(result.T, curve, ref_T, ref_Z), 4)
-            except PourbenchError as e:
+                summary[key] = round(front_rms_error(result.T, curve, args.reference), 4)
+            except ValueError as e:
                 summary[key] = f"n/a: {e}"
     print(json.dumps(summary))
     if args.out is not None:
