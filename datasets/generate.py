@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from pourbench.atomic import write_text_atomic
 from pourbench.datasets import executors
 from pourbench.datasets.manifest import Failure, Manifest, SequenceEntry
 from pourbench.datasets.recipe import Recipe
@@ -67,8 +68,6 @@ def _claim_folder(out: Path, recipe: Recipe) -> None:
                 f"{out}: holds a dataset of a different recipe or seed; choose another --out"
             )
     else:
-        from pourbench.atomic import write_text_atomic
-
         write_text_atomic(marker, json.dumps(data, indent=1, sort_keys=True))
 
 

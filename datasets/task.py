@@ -17,7 +17,7 @@ from typing import Any
 
 from pourbench.atomic import TMP_MARK, write_text_atomic
 from pourbench.datasets.manifest import SequenceEntry, sha256_of
-from pourbench.datasets.recipe import Recipe, parse_recipe
+from pourbench.datasets.recipe import parse_recipe
 from pourbench.datasets.sampler import (
     sample_render_variant,
     sample_scenario,
@@ -25,6 +25,7 @@ from pourbench.datasets.sampler import (
     sequence_number,
     variant_seed,
 )
+from pourbench.sim.scenario import Scenario
 from pourbench.track import is_complete_track
 
 log = logging.getLogger(__name__)
@@ -74,14 +75,13 @@ def _clean_debris(paths: list[Path]) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def _simulate(recipe: Recipe, index: int, sim_path: Path, arch: str) -> tuple[float, int]:
-    """Simulate scenario ``index`` into ``sim_path``, retrying unstable runs with smaller steps.
+def _simulate(scenario: Scenario, index: int, sim_path: Path, arch: str) -> tuple[float, int]:
+    """Simulate ``scenario`` into ``sim_path``, retrying unstable runs with smaller steps.
 
     Returns (seconds, attempts). Raises ``SimulationUnstable`` after the last attempt.
     """
     from pourbench.sim import SimulationUnstable, simulate_pour
 
-    scenario = sample_scenario(recipe, index)
     start = time.perf_counter()
     for attempt, scale in enumerate(DT_SCALES, 1):
         try:
@@ -115,19 +115,19 @@ def run_scenario(recipe_data: dict[str, Any], out: str, index: int, arch: str) -
     ]
     _clean_debris([sim_path, *seq_paths])
 
+    scenario = sample_scenario(recipe, index)
     record = ScenarioRecord(scenario_index=index, status="ok")
     if not is_complete_track(sim_path):
         try:
-            record.sim_seconds, record.attempts = _simulate(recipe, index, sim_path, arch)
+            record.sim_seconds, record.attempts = _simulate(scenario, index, sim_path, arch)
         except SimulationUnstable as e:
             record.status, record.reason, record.attempts = "failed", str(e), len(DT_SCALES)
-            write_text_atomic(record_path(out_dir, index), json.dumps(asdict(record)))
-            return asdict(record)
+            return _save_record(out_dir, record)
 
     from pourbench.datasets.render_track import render_sequence
     from pourbench.render import TrackRenderer
 
-    scenario = sample_scenario(recipe, index).model_dump(mode="json")
+    scenario_json = scenario.model_dump(mode="json")
     renderer = None
     try:
         for v, path in enumerate(seq_paths):
@@ -137,7 +137,7 @@ def run_scenario(recipe_data: dict[str, Any], out: str, index: int, arch: str) -
                 attrs = {
                     "seed": variant_seed(recipe, index, v),
                     "recipe": recipe.model_dump(mode="json"),
-                    "scenario": scenario,
+                    "scenario": scenario_json,
                     "sim_id": sim_id(index),
                 }
                 record.render_seconds += render_sequence(sim_path, variant, path, attrs, renderer)
@@ -151,12 +151,21 @@ def run_scenario(recipe_data: dict[str, Any], out: str, index: int, arch: str) -
                 seed=variant_seed(recipe, index, v),
                 size_bytes=path.stat().st_size,
                 sha256=sha256_of(path),
-                params={"scenario": scenario, "render_variant": variant.model_dump(mode="json")},
+                params={
+                    "scenario": scenario_json,
+                    "render_variant": variant.model_dump(mode="json"),
+                },
             )
             record.sequences.append(asdict(entry))
     finally:
         if renderer is not None:
             renderer.close()
-    write_text_atomic(record_path(out_dir, index), json.dumps(asdict(record)))
     log.debug("scenario %d done in pid %d", index, os.getpid())
-    return asdict(record)
+    return _save_record(out_dir, record)
+
+
+def _save_record(out_dir: Path, record: ScenarioRecord) -> dict:
+    """Write a finished scenario's record atomically; return it as a dict."""
+    data = asdict(record)
+    write_text_atomic(record_path(out_dir, record.scenario_index), json.dumps(data))
+    return data

@@ -26,11 +26,11 @@ from pourbench.datasets.schema import (
 from pourbench.errors import PourbenchError
 
 
-def validate_path(path: str | Path) -> list[str]:
+def validate_path(path: str | Path, checksums: bool = True) -> list[str]:
     """Problems of a sequence file or of a whole dataset folder (empty list: valid)."""
     path = Path(path)
     if path.is_dir():
-        return validate_folder(path)
+        return validate_folder(path, checksums=checksums)
     if path.is_file():
         return validate_file(path)
     raise PourbenchError(f"{path}: no such file or folder")

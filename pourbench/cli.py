@@ -58,14 +58,9 @@ def validate(
     no_checksums: bool = typer.Option(False, help="Skip SHA-256 checks of a folder's files."),
 ) -> None:
     """Check a sequence file or a whole dataset folder against schema v1."""
-    from pourbench.datasets.validate import validate_file, validate_folder
+    from pourbench.datasets.validate import validate_path
 
-    if path.is_dir():
-        problems = validate_folder(path, checksums=not no_checksums)
-    elif path.is_file():
-        problems = validate_file(path)
-    else:
-        raise PourbenchError(f"{path}: no such file or folder")
+    problems = validate_path(path, checksums=not no_checksums)
     for line in problems:
         typer.echo(line)
     if problems:
