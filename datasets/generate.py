@@ -1,8 +1,9 @@
 """``pourbench generate``: turn a recipe into a dataset folder, resumably and in parallel.
 
 Reads top to bottom: plan the scenarios (this shard's), run them on an executor, rebuild the
-manifest from the per-scenario records after each one, print a summary. Rerunning the same
-command resumes: complete sequences are skipped, interrupted ones are redone.
+manifest from the per-scenario records after each one, print a summary (sizes, times and the
+labels' coverage of the simulation). Rerunning the same command resumes: complete sequences
+are skipped, interrupted ones are redone.
 """
 
 from __future__ import annotations
@@ -10,16 +11,18 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
 from pourbench.atomic import write_text_atomic
+from pourbench.coverage import MIN_COVERAGE, SequenceCoverage
 from pourbench.datasets import executors
 from pourbench.datasets.manifest import Failure, Manifest, SequenceEntry
 from pourbench.datasets.recipe import Recipe
-from pourbench.datasets.task import RECORDS, ScenarioRecord, load_record
+from pourbench.datasets.task import RECORDS, REJECTED, ScenarioRecord, load_record
+from pourbench.datasets.validate import percent
 from pourbench.errors import PourbenchError
 
 log = logging.getLogger(__name__)
@@ -34,14 +37,26 @@ class Summary:
     seconds: float
     sim_seconds: float
     render_seconds: float
+    #: label coverage recorded for the dataset's sequences, summed
+    labels: SequenceCoverage = field(default_factory=SequenceCoverage)
+    labels_unrecorded: int = 0  # sequences of older runs that record no coverage
+    rejected: int = 0  # sequences of failed scenarios whose labels broke the invariant
 
     def line(self) -> str:
-        return (
+        c = self.labels
+        text = (
             f"{self.sequences} sequences, {self.failures} failed scenarios, "
             f"{self.size_bytes / 1e6:.1f} MB, {self.seconds:.0f} s "
             f"(simulation {self.sim_seconds:.0f} s, rendering {self.render_seconds:.0f} s "
-            f"of worker time)"
+            f"of worker time); labels: mask/full covers {percent(c.covered, c.in_view, 2)} "
+            f"of {c.in_view} in-view particle centres (min {MIN_COVERAGE * 100:g} %), "
+            f"{c.empty_frames} frames with water in view have an empty mask"
         )
+        if self.labels_unrecorded:
+            text += f", {self.labels_unrecorded} sequences record no coverage"
+        if self.rejected:
+            text += f"; {self.rejected} sequences rejected for their labels (see {REJECTED}/)"
+        return text
 
 
 def parse_shard(shard: str | None) -> tuple[int, int]:
@@ -81,7 +96,9 @@ def rebuild_manifest(out: Path, recipe: Recipe) -> Manifest:
         if record.status == "ok":
             manifest.sequences.extend(SequenceEntry(**s) for s in record.sequences)
         else:
-            manifest.failures.append(Failure(index, record.reason, record.attempts))
+            manifest.failures.append(
+                Failure(index, record.reason, record.attempts, rejected=record.rejected)
+            )
     manifest.save(out)
     return manifest
 
@@ -132,13 +149,18 @@ def generate(
             rebuild_manifest(out, recipe)
             bar.update(k)
     manifest = rebuild_manifest(out, recipe)
+    labels, unrecorded = manifest.label_coverage()
     return Summary(
         sequences=len(manifest.sequences),
         failures=len(manifest.failures),
-        size_bytes=sum(p.stat().st_size for p in out.rglob("*.h5")),
+        size_bytes=sum(p.stat().st_size for p in out.rglob("*.h5")
+                       if p.relative_to(out).parts[0] != REJECTED),
         seconds=time.perf_counter() - start,
         sim_seconds=sim_s,
         render_seconds=render_s,
+        labels=labels,
+        labels_unrecorded=unrecorded,
+        rejected=sum(len(f.rejected) for f in manifest.failures),
     )
 
 

@@ -2,6 +2,8 @@
 
 ``DIR/manifest.json`` is rewritten atomically after every finished sequence, so it always
 describes exactly the complete files on disk; a failed scenario is listed with its reason.
+Each sequence carries its label coverage (``pourbench.coverage``) as the generator measured
+it; a scenario whose labels broke the invariant is a failure listing the rejected sequences.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from pourbench import __version__
 from pourbench.atomic import write_text_atomic
+from pourbench.coverage import SequenceCoverage
 from pourbench.datasets.schema import SCHEMA_VERSION
 from pourbench.errors import PourbenchError
 
@@ -33,6 +36,8 @@ class SequenceEntry:
     size_bytes: int
     sha256: str
     params: dict[str, Any] = field(default_factory=dict)
+    # SequenceCoverage.as_dict() of the sequence's labels; None in manifests written before
+    label_coverage: dict[str, Any] | None = None
 
 
 @dataclass
@@ -40,6 +45,9 @@ class Failure:
     scenario_index: int
     reason: str
     attempts: int
+    # sequences rendered but rejected because their labels broke the invariant:
+    # {"name", "split", "path" (under rejected/), "label_coverage"}
+    rejected: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -50,6 +58,17 @@ class Manifest:
     failures: list[Failure] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
     pourbench_version: str = __version__
+
+    def label_coverage(self) -> tuple[SequenceCoverage, int]:
+        """Recorded label coverage summed over the sequences, and how many record none."""
+        total, missing = SequenceCoverage(), 0
+        for entry in self.sequences:
+            if entry.label_coverage is None:
+                missing += 1
+                continue
+            for key in ("in_view", "covered", "frames", "empty_frames"):
+                setattr(total, key, getattr(total, key) + int(entry.label_coverage[key]))
+        return total, missing
 
     def to_json(self) -> str:
         data = asdict(self)

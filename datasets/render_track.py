@@ -2,22 +2,56 @@
 
 The single path from a simulated pour to a sequence file, used by ``pourbench render``
 and by the dataset generator. Frames stream from the renderer into the writer, so memory
-does not grow with the number of frames.
+does not grow with the number of frames. The labels are measured against the simulation as
+they stream (``pourbench.coverage``) and the sum is stored in the file (``label_coverage``).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from pourbench.coverage import FrameCoverage, SequenceCoverage, frame_coverage
 from pourbench.datasets.sequence import SequenceWriter
+from pourbench.datasets.validate import COVERAGE_ATTR, coverage_problems
 from pourbench.render import RenderVariant, TrackRenderer
 from pourbench.render.variant import RenderSettings, sample_variant
 from pourbench.track import TrackReader
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class RenderedSequence:
+    """What rendering one sequence took and how well its labels cover the simulation."""
+
+    seconds: float
+    coverage: SequenceCoverage
+
+
+def _coverage_of(frame: Any, positions: Callable[[], np.ndarray], K: np.ndarray) -> FrameCoverage:
+    """The renderer's own measure of the frame's labels, or the same measure made here from
+    the frame's ``mask_full`` and pose (renderers that do not report one)."""
+    coverage = getattr(frame, "coverage", None)
+    if isinstance(coverage, FrameCoverage):
+        return coverage
+    return frame_coverage(np.asarray(frame.mask_full, bool), positions(), K, frame.camera_pose)
+
+
+def coverage_warning(name: str, coverage: SequenceCoverage) -> str | None:
+    """The one warning line of a sequence whose labels break the invariant, else None."""
+    problems = coverage_problems(coverage)
+    if not problems:
+        return None
+    return f"{name}: labels break the invariant: " + "; ".join(
+        f"{where}: {problem}" for where, problem in problems
+    )
 
 
 def render_sequence(
@@ -26,8 +60,12 @@ def render_sequence(
     out_path: str | Path,
     attrs: dict[str, Any],
     renderer: TrackRenderer | None = None,
-) -> float:
-    """Render ``track_path`` under ``variant`` into ``out_path``; return seconds spent.
+) -> RenderedSequence:
+    """Render ``track_path`` under ``variant`` into ``out_path``; return time and coverage.
+
+    The label coverage summed over the frames is stored as the ``label_coverage`` root
+    attribute; a sequence below ``MIN_COVERAGE`` or with an empty mask while water is in view
+    is logged as a warning here (what to do about it is the caller's decision).
 
     Args:
         attrs: root attributes of the sequence: ``seed``, ``recipe``, ``scenario``,
@@ -36,6 +74,7 @@ def render_sequence(
             (and closed) when omitted.
     """
     start = time.perf_counter()
+    coverage = SequenceCoverage()
     own = renderer is None
     if own:
         renderer = TrackRenderer(variant.width, variant.height)
@@ -64,11 +103,16 @@ def render_sequence(
                         camera_pose=frame.camera_pose,
                         poses=frame.container_poses,
                     )
+                    coverage.add(_coverage_of(frame, lambda t=t: track.positions(t), renderer.K))
                 writer.write_camera_K(renderer.K)  # known once rendering started
+                writer.set_attr(COVERAGE_ATTR, coverage.as_dict())
     finally:
         if own:
             renderer.close()
-    return time.perf_counter() - start
+    warning = coverage_warning(Path(out_path).stem, coverage)
+    if warning:
+        log.warning("%s", warning)
+    return RenderedSequence(time.perf_counter() - start, coverage)
 
 
 def render_command(
@@ -85,8 +129,9 @@ def render_command(
             variant = sample_variant(settings, seed + k)
             path = Path(out) / f"seq_{seed + k:06d}.h5"
             attrs = {"seed": seed + k, "recipe": {}, "scenario": scenario, "sim_id": sim.stem}
-            seconds = render_sequence(sim, variant, path, attrs, renderer)
-            log.info("%s: %d frames in %.1f s", path, num_frames, seconds)
+            done = render_sequence(sim, variant, path, attrs, renderer)
+            log.info("%s: %d frames in %.1f s, labels cover %.2f %% of in-view particles",
+                     path, num_frames, done.seconds, 100 * done.coverage.fraction)
             written.append(path)
     finally:
         renderer.close()

@@ -61,7 +61,12 @@ REQUIRED_ATTRS = (
     "sim_id",
     "complete",
 )
-JSON_ATTRS = ("recipe", "scenario", "render_variant")
+#: Optional root attributes: files without them stay valid (older writers did not set them).
+#: ``label_coverage``: the ground-truth invariant as the generator measured it, JSON
+#: ``{"in_view", "covered", "fraction", "frames", "empty_frames"}``
+#: (``pourbench.coverage.SequenceCoverage.as_dict``).
+OPTIONAL_ATTRS = ("label_coverage",)
+JSON_ATTRS = ("recipe", "scenario", "render_variant", "label_coverage")
 
 #: Volumes must add up to the initial volume within this relative tolerance (mass is
 #: conserved; a particle never leaks out of existence).

@@ -94,6 +94,11 @@ class SequenceWriter:
         self._h5.create_dataset("camera/K", data=np.asarray(K, np.float64).reshape(3, 3))
         self._has_K = True
 
+    def set_attr(self, key: str, value: Any) -> None:
+        """Set a root attribute known only once the frames are written (e.g. ``label_coverage``);
+        it is stored when the file is finished, with the others (dicts of JSON_ATTRS as JSON)."""
+        self.attrs[key] = value
+
     def write_frame(
         self,
         t: int,

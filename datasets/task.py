@@ -3,6 +3,12 @@
 A task is self-contained and idempotent: it skips what is already complete on disk, so a
 rerun after a crash, a Ctrl-C or a SIGKILL redoes only what is missing. It runs the same
 in the parent process, in a local worker process or as a Ray task.
+
+Labels are checked against the simulation for every sequence (``pourbench.coverage``). A
+scenario with a sequence below ``MIN_COVERAGE``, or with a frame whose ``mask/full`` is empty
+while water is in view, fails: its sequences leave the split folders for ``DIR/rejected/``
+(kept for inspection, outside the dataset) and the record names them with their figures, so
+the manifest lists the scenario as failed instead of labels that contradict the simulation.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pourbench.atomic import TMP_MARK, write_text_atomic
+from pourbench.coverage import SequenceCoverage
 from pourbench.datasets.manifest import SequenceEntry, sha256_of
 from pourbench.datasets.recipe import parse_recipe
 from pourbench.datasets.sampler import (
@@ -33,6 +40,7 @@ log = logging.getLogger(__name__)
 #: Time-step scales tried in turn when a simulation turns out unstable (NaN, leak, blow-up).
 DT_SCALES = (1.0, 0.5, 0.25)
 RECORDS = "records"
+REJECTED = "rejected"  # sequences whose labels broke the invariant, outside the splits
 
 
 @dataclass
@@ -46,6 +54,8 @@ class ScenarioRecord:
     attempts: int = 0
     sim_seconds: float = 0.0
     render_seconds: float = 0.0
+    # label failures: the scenario's sequences, moved to rejected/, with label_coverage
+    rejected: list[dict] = field(default_factory=list)
 
 
 def sim_id(index: int) -> str:
@@ -124,11 +134,12 @@ def run_scenario(recipe_data: dict[str, Any], out: str, index: int, arch: str) -
             record.status, record.reason, record.attempts = "failed", str(e), len(DT_SCALES)
             return _save_record(out_dir, record)
 
-    from pourbench.datasets.render_track import render_sequence
+    from pourbench.datasets.render_track import coverage_warning, render_sequence
     from pourbench.render import TrackRenderer
 
     scenario_json = scenario.model_dump(mode="json")
     renderer = None
+    broken: list[str] = []
     try:
         for v, path in enumerate(seq_paths):
             variant = sample_render_variant(recipe, index, v)
@@ -140,7 +151,16 @@ def run_scenario(recipe_data: dict[str, Any], out: str, index: int, arch: str) -
                     "scenario": scenario_json,
                     "sim_id": sim_id(index),
                 }
-                record.render_seconds += render_sequence(sim_path, variant, path, attrs, renderer)
+                done = render_sequence(sim_path, variant, path, attrs, renderer)
+                record.render_seconds += done.seconds
+                coverage = done.coverage  # a broken one is logged by render_sequence
+                warning = coverage_warning(path.stem, coverage)
+            else:  # rendered by an interrupted run
+                coverage = _coverage_on_disk(path, sim_path.parent)
+                if warning := coverage_warning(path.stem, coverage):
+                    log.warning("%s", warning)
+            if warning:
+                broken.append(warning)
             entry = SequenceEntry(
                 name=path.stem,
                 split=split,
@@ -155,13 +175,48 @@ def run_scenario(recipe_data: dict[str, Any], out: str, index: int, arch: str) -
                     "scenario": scenario_json,
                     "render_variant": variant.model_dump(mode="json"),
                 },
+                label_coverage=coverage.as_dict(),
             )
             record.sequences.append(asdict(entry))
     finally:
         if renderer is not None:
             renderer.close()
+    if broken:
+        _reject(out_dir, record, broken)
     log.debug("scenario %d done in pid %d", index, os.getpid())
     return _save_record(out_dir, record)
+
+
+def _coverage_on_disk(path: Path, sims: Path) -> SequenceCoverage:
+    """Label coverage of a finished sequence: as recorded in it, or recomputed (older files)."""
+    from pourbench.datasets.sequence import SequenceReader
+    from pourbench.datasets.validate import COVERAGE_ATTR, sequence_coverage
+
+    with SequenceReader(path) as reader:
+        recorded = reader.attrs.get(COVERAGE_ATTR)
+    if isinstance(recorded, dict):
+        return SequenceCoverage(**{k: int(recorded[k]) for k in
+                                   ("in_view", "covered", "frames", "empty_frames")})
+    return sequence_coverage(path, sims)
+
+
+def _reject(out_dir: Path, record: ScenarioRecord, broken: list[str]) -> None:
+    """Fail a scenario whose labels break the invariant: move its sequences out of the
+    splits into ``rejected/`` and name them, with their figures, in the record."""
+    rejected_dir = out_dir / REJECTED
+    rejected_dir.mkdir(parents=True, exist_ok=True)
+    for entry in record.sequences:
+        target = rejected_dir / Path(entry["path"]).name
+        os.replace(out_dir / entry["path"], target)
+        record.rejected.append({
+            "name": entry["name"],
+            "split": entry["split"],
+            "path": str(target.relative_to(out_dir)),
+            "label_coverage": entry["label_coverage"],
+        })
+    record.sequences = []
+    record.status = "failed"
+    record.reason = "labels contradict the simulation: " + " | ".join(broken)
 
 
 def _save_record(out_dir: Path, record: ScenarioRecord) -> dict:

@@ -2,18 +2,26 @@
 
 Each problem is one line ``file: dataset: problem``. A file is checked frame by frame, so
 memory does not grow with its length.
+
+Where the particle tracks are at hand (``DIR/sims/``), the labels are checked against the
+simulation (``pourbench.coverage``): the share of in-view particle centres that lie in
+``mask/full`` (+-1 px) must reach ``MIN_COVERAGE``, no frame with water in view may have an
+empty ``mask/full``, and the figures recorded by the generator (``label_coverage`` attribute,
+manifest entry) must equal the recomputed ones.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from pourbench.atomic import is_temporary
+from pourbench.coverage import MIN_COVERAGE, SequenceCoverage, frame_coverage
 from pourbench.datasets.manifest import MANIFEST_NAME, SPLITS, Manifest, sha256_of
 from pourbench.datasets.schema import (
     FRAME_FIELDS,
@@ -24,27 +32,68 @@ from pourbench.datasets.schema import (
     VOLUME_REL_TOL,
 )
 from pourbench.errors import PourbenchError
+from pourbench.track import TrackReader
+
+SIMS = "sims"
+COVERAGE_ATTR = "label_coverage"
+_COUNTS = ("in_view", "covered", "frames", "empty_frames")
+
+
+@dataclass
+class Validation:
+    """What a validation found: the problem lines, and the label coverage summed over the
+    sequences whose particle track was at hand (None when no track was)."""
+
+    problems: list[str]
+    coverage: SequenceCoverage | None = None
+    sequences_checked: int = 0  # sequences whose labels were checked against their track
 
 
 def validate_path(path: str | Path, checksums: bool = True) -> list[str]:
     """Problems of a sequence file or of a whole dataset folder (empty list: valid)."""
+    return validate_report(path, checksums=checksums).problems
+
+
+def validate_report(path: str | Path, checksums: bool = True) -> Validation:
+    """Problems and label coverage of a sequence file or of a whole dataset folder."""
     path = Path(path)
     if path.is_dir():
-        return validate_folder(path, checksums=checksums)
+        return _check_folder(path, checksums=checksums)
     if path.is_file():
-        return validate_file(path)
+        problems, coverage = _check_file(path, _sims_beside(path))
+        return Validation(problems, coverage, int(coverage is not None))
     raise PourbenchError(f"{path}: no such file or folder")
 
 
-def validate_file(path: str | Path) -> list[str]:
-    """Problems of one sequence file, each as ``file: dataset: problem``."""
-    path = Path(path)
+def validate_file(path: str | Path, sims: str | Path | None = None) -> list[str]:
+    """Problems of one sequence file, each as ``file: dataset: problem``.
+
+    With ``sims`` (a folder of particle tracks) its labels are checked against its track.
+    """
+    return _check_file(Path(path), None if sims is None else Path(sims))[0]
+
+
+def _check_file(path: Path, sims: Path | None) -> tuple[list[str], SequenceCoverage | None]:
     try:
         h5 = h5py.File(path, "r")
     except OSError as e:
-        return [f"{path}: (file): not a readable HDF5 file ({e})"]
+        return [f"{path}: (file): not a readable HDF5 file ({e})"], None
     with h5:
-        return [f"{path}: {where}: {problem}" for where, problem in _file_problems(h5)]
+        lines = [f"{path}: {where}: {problem}" for where, problem in _file_problems(h5)]
+        coverage = None
+        if sims is not None:
+            found: list[SequenceCoverage] = []
+            lines += [f"{path}: {where}: {problem}"
+                      for where, problem in _label_problems(h5, sims, found)]
+            coverage = found[0] if found else None
+    return lines, coverage
+
+
+def _sims_beside(path: Path) -> Path | None:
+    """``DIR/sims`` for a sequence file ``DIR/<split>/seq_XXXXXX.h5``, if there is one."""
+    folder = path.resolve().parent
+    sims = folder.parent / SIMS
+    return sims if folder.name in SPLITS and sims.is_dir() else None
 
 
 def _file_problems(h5: h5py.File) -> Iterator[tuple[str, str]]:
@@ -148,14 +197,138 @@ def _frame_problems(present: dict[str, h5py.Dataset], T: int) -> Iterator[tuple[
         yield "depth", f"NaN in {len(bad_depth)} frame(s), first {bad_depth[0]}"
 
 
+def percent(covered: int, in_view: int, digits: int = 1) -> str:
+    """``covered / in_view`` in per cent, rounded down (so a share below the minimum never
+    prints as the minimum), e.g. ``"93.1 %"``; ``"100.0 %"`` when nothing is in view."""
+    if in_view <= 0:
+        return f"{100:.{digits}f} %"
+    scaled = covered * 100 * 10**digits // in_view
+    return f"{scaled / 10**digits:.{digits}f} %"
+
+
+def coverage_problems(coverage: SequenceCoverage) -> list[tuple[str, str]]:
+    """(dataset, problem) pairs of a sequence's label coverage: below ``MIN_COVERAGE``,
+    frames with water in view and an empty mask. Shared by the validator and the generator."""
+    problems = []
+    if coverage.fraction < MIN_COVERAGE:
+        problems.append(("mask/full", (
+            f"covers {percent(coverage.covered, coverage.in_view)} of in-view particle "
+            f"centres (< {MIN_COVERAGE * 100:g} %): {coverage.covered} of {coverage.in_view} "
+            f"in {coverage.frames} frames"
+        )))
+    if coverage.empty_frames:
+        problems.append(("mask/full", (
+            f"{coverage.empty_frames} frames with water in view have an empty mask"
+        )))
+    return problems
+
+
+def merge_coverage(total: SequenceCoverage, part: SequenceCoverage | Mapping) -> None:
+    """Add a sequence's coverage (or its ``as_dict`` form) to ``total``."""
+    values = part if isinstance(part, Mapping) else part.as_dict()
+    for key in _COUNTS:
+        setattr(total, key, getattr(total, key) + int(values.get(key, 0)))
+
+
+def recompute_coverage(h5: h5py.File, track: TrackReader) -> SequenceCoverage:
+    """Label coverage of an open sequence file against its track, frame by frame.
+
+    Raises ValueError when the file and the track do not fit together (frame counts)."""
+    full = h5["mask/full"]
+    K = h5["camera/K"][()]
+    poses = h5["camera/pose"][()]
+    if len(track) != full.shape[0]:
+        raise ValueError(f"{full.shape[0]} frames, its particle track {len(track)}")
+    coverage = SequenceCoverage()
+    for t in range(full.shape[0]):
+        coverage.add(frame_coverage(full[t], track.positions(t), K, poses[t]))
+    return coverage
+
+
+def sequence_coverage(seq_path: str | Path, sims: str | Path) -> SequenceCoverage:
+    """Label coverage of a sequence file against its track ``sims/<sim_id>.h5``."""
+    with h5py.File(seq_path, "r") as h5, TrackReader(_track_of(h5, Path(sims))) as track:
+        return recompute_coverage(h5, track)
+
+
+def _track_of(h5: h5py.File, sims: Path) -> Path:
+    sim_id = h5.attrs["sim_id"]
+    return sims / f"{sim_id.decode() if isinstance(sim_id, bytes) else sim_id}.h5"
+
+
+def _label_problems(h5: h5py.File, sims: Path,
+                    found: list[SequenceCoverage]) -> Iterator[tuple[str, str]]:
+    """Labels against the simulation; appends the recomputed coverage to ``found``."""
+    if "sim_id" not in h5.attrs:
+        return  # reported as a missing attribute
+    full, K, poses = h5.get("mask/full"), h5.get("camera/K"), h5.get("camera/pose")
+    if not (isinstance(full, h5py.Dataset) and full.ndim == 3 and full.dtype == np.bool_
+            and isinstance(K, h5py.Dataset) and K.shape == (3, 3)
+            and isinstance(poses, h5py.Dataset) and poses.shape == (full.shape[0], 4, 4)
+            and np.isfinite(K[()]).all() and np.isfinite(poses[()]).all()):
+        return  # the structural problem is reported already
+    track_path = _track_of(h5, sims)
+    if not track_path.is_file():
+        yield "attrs", f"sim_id: particle track {track_path} is missing"
+        return
+    try:
+        with TrackReader(track_path) as track:
+            coverage = recompute_coverage(h5, track)
+    except PourbenchError as e:
+        yield "attrs", f"sim_id: {e}"
+        return
+    except ValueError as e:
+        yield "mask/full", f"{e} ({track_path})"
+        return
+    found.append(coverage)
+    yield from coverage_problems(coverage)
+    recorded = _recorded_coverage(h5.attrs)
+    if isinstance(recorded, str):
+        yield "attrs", recorded
+    elif recorded is not None and not _same_counts(recorded, coverage):
+        yield "attrs", f"{COVERAGE_ATTR} {_counts_text(recorded)} differs from the " \
+                       f"recomputed {_counts_text(coverage.as_dict())}"
+
+
+def _recorded_coverage(attrs: Mapping) -> dict | str | None:
+    """The ``label_coverage`` attribute as a dict, None when absent, a problem text when bad
+    (invalid JSON is reported by the attribute checks, so it reads as absent here)."""
+    if COVERAGE_ATTR not in attrs:
+        return None
+    try:
+        value = json.loads(attrs[COVERAGE_ATTR])
+    except (TypeError, ValueError):
+        return None
+    if not (isinstance(value, dict) and all(isinstance(value.get(k), int) for k in _COUNTS)):
+        return f"attribute '{COVERAGE_ATTR}' lacks integer {', '.join(_COUNTS)}"
+    return value
+
+
+def _same_counts(a: Mapping, b: SequenceCoverage | Mapping) -> bool:
+    b = b.as_dict() if isinstance(b, SequenceCoverage) else b
+    return all(int(a.get(k, -1)) == int(b.get(k, -1)) for k in _COUNTS)
+
+
+def _counts_text(c: Mapping) -> str:
+    return (f"({c.get('covered')} of {c.get('in_view')} centres covered, "
+            f"{c.get('empty_frames')} empty of {c.get('frames')} frames)")
+
+
 def validate_folder(folder: str | Path, checksums: bool = True) -> list[str]:
-    """Problems of a dataset folder: manifest against files, then every sequence file."""
-    folder = Path(folder)
+    """Problems of a dataset folder: manifest against files, then every sequence file
+    (and its labels against its particle track when ``sims/`` is present)."""
+    return _check_folder(Path(folder), checksums).problems
+
+
+def _check_folder(folder: Path, checksums: bool) -> Validation:
     problems: list[str] = []
     try:
         manifest = Manifest.load(folder)
     except PourbenchError as e:
-        return [str(e)]
+        return Validation([str(e)])
+    sims = folder / SIMS if (folder / SIMS).is_dir() else None
+    total = SequenceCoverage() if sims is not None else None
+    checked = 0
     mpath = folder / MANIFEST_NAME
     listed = {}
     for entry in manifest.sequences:
@@ -174,5 +347,14 @@ def validate_folder(folder: str | Path, checksums: bool = True) -> list[str]:
             continue
         if checksums and sha256_of(p) != entry.sha256:
             problems.append(f"{p}: (file): checksum differs from {MANIFEST_NAME}")
-        problems.extend(validate_file(p))
-    return problems
+        lines, coverage = _check_file(p, sims)
+        problems.extend(lines)
+        if coverage is None or total is None:
+            continue
+        merge_coverage(total, coverage)
+        checked += 1
+        recorded = entry.label_coverage
+        if recorded is not None and not _same_counts(recorded, coverage):
+            problems.append(f"{mpath}: {entry.name}: label_coverage {_counts_text(recorded)} "
+                            f"differs from the recomputed {_counts_text(coverage.as_dict())}")
+    return Validation(problems, total, checked)

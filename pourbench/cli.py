@@ -57,15 +57,31 @@ def validate(
     path: Path = typer.Argument(..., help="A sequence file (.h5) or a dataset folder."),
     no_checksums: bool = typer.Option(False, help="Skip SHA-256 checks of a folder's files."),
 ) -> None:
-    """Check a sequence file or a whole dataset folder against schema v1."""
-    from pourbench.datasets.validate import validate_path
+    """Check a sequence file or a whole dataset folder against schema v1.
 
-    problems = validate_path(path, checksums=not no_checksums)
-    for line in problems:
+    Where the particle tracks are at hand (DIR/sims/), the labels are checked against the
+    simulation too, and the dataset's label coverage is printed."""
+    from pourbench.coverage import MIN_COVERAGE
+    from pourbench.datasets.validate import percent, validate_report
+
+    report = validate_report(path, checksums=not no_checksums)
+    for line in report.problems:
         typer.echo(line)
-    if problems:
-        raise PourbenchError(f"{path}: {len(problems)} problem(s)", 1)
-    typer.echo(f"{path}: valid")
+    c = report.coverage
+    if c is None:
+        labels = "labels not checked against the simulation (no sims/ at hand)"
+    else:
+        labels = (
+            f"labels: mask/full covers {percent(c.covered, c.in_view, 2)} of {c.in_view} "
+            f"in-view particle centres (min {MIN_COVERAGE * 100:g} %), {c.empty_frames} frames "
+            f"with water in view have an empty mask ({report.sequences_checked} "
+            f"sequence{'' if report.sequences_checked == 1 else 's'}, {c.frames} frames "
+            f"checked against sims/)"
+        )
+    if report.problems:
+        typer.echo(f"{path}: {labels}")
+        raise PourbenchError(f"{path}: {len(report.problems)} problem(s)", 1)
+    typer.echo(f"{path}: valid; {labels}")
 
 
 @app.command()

@@ -1,7 +1,9 @@
 """pourbench.render: particle tracks -> rgb, thermal, liquid masks and depth (headless pyrender).
 
 Modules: ``variant`` (RenderSettings ranges -> seeded RenderVariant), ``surface`` (particles ->
-liquid mesh), ``scene`` (pyrender scene of a track), ``renderer`` (TrackRenderer, FramePasses),
+liquid mesh: sparse tiled isosurface plus spheres for drops), ``scene`` (pyrender scene of a
+track), ``renderer`` (TrackRenderer, FramePasses; every particle centre in view lies in
+``mask_full``, ``FramePasses.coverage`` says how many were checked),
 ``thermal`` (LWIR camera model), ``post`` (silhouette smoothing, refraction), ``textures``,
 ``preview`` (contact sheets, animations, dataset grids), ``synthetic`` (pour-shaped tracks
 for tests and benchmarks).

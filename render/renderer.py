@@ -3,11 +3,18 @@
 Per frame: the liquid surface is extracted from the particles (``surface``), the container
 poses are set, and three pyrender passes run on one reused offscreen renderer:
 
-1. colour (lit, textured, alpha-blended glass and liquid) -> ``rgb``;
-2. flat segmentation of the liquid alone -> its depth;
+1. flat segmentation of the liquid alone -> its depth, and ``mask/full`` (depth > 0);
+2. colour (lit, textured, alpha-blended glass and liquid) -> ``rgb``;
 3. flat segmentation of everything but the liquid -> front-most solid label and its depth.
 
-Masks come from comparing 2 and 3, depth is the nearer of the two, and the thermal image is
+Between 1 and 2 the labels are checked against the simulation (``pourbench.coverage``): every
+particle centre that projects into the image must lie in ``mask/full`` within +-1 px. Particles
+that do not (a thin sheet seen edge-on, a filament between pixel centres) get a sphere of at
+least ``SurfaceSettings.min_sphere_px`` on screen and pass 1 is run again (growing the spheres
+if need be), so the invariant holds by construction; the colour pass then draws the same
+geometry, and images and labels agree. ``FramePasses.coverage`` carries the result.
+
+Masks come from comparing 1 and 3, depth is the nearer of the two, and the thermal image is
 computed from the labels (``thermal``).
 """
 
@@ -22,16 +29,22 @@ from dataclasses import dataclass
 import numpy as np
 import pyrender
 
+from pourbench.coverage import FrameCoverage, uncovered
 from pourbench.render.post import refract_liquid, smooth_silhouettes
 from pourbench.render.scene import PourScene
-from pourbench.render.surface import extract_surface
+from pourbench.render.surface import (
+    SurfaceMesh,
+    extract_surface,
+    particle_spheres,
+    sphere_radii,
+)
 from pourbench.render.thermal import (
     container_warmth,
     scene_temperature,
     static_fields,
     thermal_sensor,
 )
-from pourbench.render.variant import RenderVariant
+from pourbench.render.variant import RenderVariant, SurfaceSettings
 from pourbench.track import TrackHeader
 
 log = logging.getLogger(__name__)
@@ -39,6 +52,9 @@ log = logging.getLogger(__name__)
 DEFAULT_LIQUID_TEMPERATURE_C = 60.0
 # liquid counts as front-most when it is no more than this behind the nearest solid (metres)
 VISIBLE_TOLERANCE_M = 1e-4
+# on-screen radii (multiples of SurfaceSettings.min_sphere_px) of the spheres given to
+# particles still outside mask/full: one round is enough in practice, the others are insurance
+FALLBACK_GROWTH = (1.0, 1.5, 2.5)
 
 
 @dataclass
@@ -54,6 +70,11 @@ class FramePasses:
         camera_pose: (4, 4) float64 camera-to-world, OpenGL convention.
         volume: (3,) float32 ml in source, target, spilled.
         container_poses: name -> (4, 4) float64 local-to-world.
+        coverage: particle centres in view and how many lie in ``mask_full`` (+-1 px), after
+            the fallback spheres: covered == in_view unless the renderer logged a warning.
+        fallback_particles: particles that were outside ``mask_full`` after the surface pass
+            and got a fallback sphere (so ``coverage.covered - fallback_particles`` were
+            covered by the reconstruction alone).
     """
 
     rgb: np.ndarray
@@ -64,6 +85,8 @@ class FramePasses:
     camera_pose: np.ndarray
     volume: np.ndarray
     container_poses: dict[str, np.ndarray]
+    coverage: FrameCoverage | None = None
+    fallback_particles: int = 0
 
 
 def liquid_masks(
@@ -82,6 +105,21 @@ def liquid_temperature_c(header: TrackHeader) -> float:
 
 
 PositionsSource = Callable[[int], np.ndarray] | np.ndarray
+# (positions (N, 3), particle radius, settings, camera (K, pose)) -> liquid mesh or None
+SurfaceFn = Callable[[np.ndarray, float, SurfaceSettings, tuple[np.ndarray, np.ndarray]],
+                     SurfaceMesh | None]
+
+
+def default_surface(positions: np.ndarray, particle_radius: float, s: SurfaceSettings,
+                    camera: tuple[np.ndarray, np.ndarray]) -> SurfaceMesh | None:
+    """The liquid mesh of one frame: ``extract_surface`` under the variant's settings."""
+    return extract_surface(
+        positions, particle_radius, cell_scale=s.cell_scale, smoothing_cells=s.smoothing_cells,
+        iso_level=s.iso_level, max_cells=s.max_cells, tile_cells=s.tile_cells, camera=camera,
+        min_radius_px=s.min_sphere_px, dilute_boost=s.dilute_boost,
+    )
+
+
 ANTIALIAS_MODES = ("msaa", "edges", "none")
 
 
@@ -171,20 +209,32 @@ class TrackRenderer:
                 ...
     """
 
-    def __init__(self, width: int, height: int, antialias: str = "edges"):
+    def __init__(self, width: int, height: int, antialias: str = "edges",
+                 surface_fn: SurfaceFn | None = None, fallback: bool = True):
         """Args:
         width, height: image size, pixels (variants must match).
         antialias: ``"edges"`` (default): one sample per pixel, then a 3x3 blur on the
             silhouettes found by the geometry passes; ``"msaa"``: pyrender's 4x
             multisampling (about twice the colour pass's cost on CPU); ``"none"``.
+        surface_fn: particles -> liquid mesh (default ``default_surface``); for comparing
+            reconstructions (``benchmark/perf/surface_compare.py``).
+        fallback: give particles left outside ``mask_full`` their spheres and re-render
+            (default). Off only to measure a reconstruction alone: the labels then need not
+            hold every particle.
         """
         if antialias not in ANTIALIAS_MODES:
             raise ValueError(f"antialias={antialias!r}; allowed: {ANTIALIAS_MODES}")
         self.width, self.height = int(width), int(height)
         self.antialias = antialias
+        self.surface_fn = surface_fn or default_surface
+        self.fallback = fallback
         self._renderer = _SharedOffscreen.acquire()
         self._K: np.ndarray | None = None
         self.timings: dict[str, float] = {}  # seconds spent per stage, summed over frames
+        # frames rendered, frames that needed fallback spheres, particles given one, faces of
+        # the reconstructed liquid (before fallback spheres); summed over frames
+        self.counts: dict[str, int] = {"frames": 0, "fallback_frames": 0,
+                                       "fallback_particles": 0, "faces": 0}
 
     @property
     def K(self) -> np.ndarray:
@@ -226,29 +276,69 @@ class TrackRenderer:
         self.timings[stage] = self.timings.get(stage, 0.0) + now - start
         return now
 
+    def _liquid_depth(self, world: PourScene) -> np.ndarray:
+        """(H, W) float32 depth of the liquid alone, 0 where there is none."""
+        if world.liquid_node is None:
+            return np.zeros((self.height, self.width), np.float32)
+        _, depth = self._renderer.render(
+            world.scene, flags=pyrender.RenderFlags.SEG, seg_node_map={world.liquid_node: 255}
+        )
+        return depth
+
+    def _cover_particles(
+        self, world: PourScene, surface: SurfaceMesh | None, positions: np.ndarray,
+        particle_radius: float,
+    ) -> tuple[np.ndarray, FrameCoverage, int]:
+        """Liquid depth whose mask holds every in-view particle centre (+-1 px).
+
+        Runs the liquid pass; particles it leaves uncovered get spheres of at least
+        ``min_sphere_px`` on screen (grown by ``FALLBACK_GROWTH`` if a round is not enough)
+        and the pass runs again. Returns the depth, the coverage and how many particles got
+        fallback spheres."""
+        K, pose = world.K, world.camera_pose
+        depth = self._liquid_depth(world)
+        in_view, covered = uncovered(depth > 0, positions, K, pose)
+        missing = np.flatnonzero(in_view & ~covered)
+        first_missing = len(missing) if self.fallback else 0
+        px = world.variant.surface.min_sphere_px
+        for growth in FALLBACK_GROWTH if self.fallback else ():
+            if len(missing) == 0:
+                break
+            pts = np.asarray(positions[missing], np.float64)
+            radii, radii_px = sphere_radii(pts, particle_radius, (K, pose), px * growth)
+            surface = SurfaceMesh.concatenate([surface, particle_spheres(pts, radii, radii_px)])
+            world.set_liquid(surface)
+            depth = self._liquid_depth(world)
+            in_view, covered = uncovered(depth > 0, positions, K, pose)
+            missing = np.flatnonzero(in_view & ~covered)
+        if len(missing) and self.fallback:
+            log.warning("%d particle centres in view stay outside mask/full", len(missing))
+        empty = not bool((depth > 0).any())
+        coverage = FrameCoverage(int(in_view.sum()), int(covered.sum()), empty)
+        return depth, coverage, first_missing
+
     def _render_frame(self, track: _TrackState, positions: np.ndarray, f: int) -> FramePasses:
         world, header = track.world, track.header
         v = world.variant
-        s = v.surface
         t = time.perf_counter()
-        surface = extract_surface(
-            positions, header.particle_radius, cell_scale=s.cell_scale,
-            smoothing_cells=s.smoothing_cells, iso_level=s.iso_level, max_cells=s.max_cells,
-        )
+        positions = np.asarray(positions, np.float64).reshape(-1, 3)
+        surface = self.surface_fn(positions, header.particle_radius, v.surface,
+                                  (world.K, world.camera_pose))
         t = self._tick("surface", t)
         world.update(f, surface)
         r = self._renderer
         r.viewport_width, r.viewport_height = self.width, self.height
+        liquid_depth, coverage, fallback = self._cover_particles(
+            world, surface, positions, header.particle_radius
+        )
+        self.counts["frames"] += 1
+        self.counts["faces"] += 0 if surface is None else len(surface.faces)
+        self.counts["fallback_frames"] += int(fallback > 0)
+        self.counts["fallback_particles"] += fallback
+        t = self._tick("render_liquid_coverage", t)
         with contextlib.nullcontext() if self.antialias == "msaa" else _single_sample():
             rgb, _ = r.render(world.scene)
         t = self._tick("render_rgb", t)
-        if world.liquid_node is not None:
-            _, liquid_depth = r.render(
-                world.scene, flags=pyrender.RenderFlags.SEG,
-                seg_node_map={world.liquid_node: 255},
-            )
-        else:
-            liquid_depth = np.zeros((self.height, self.width), np.float32)
         labels_rgb, solid_depth = r.render(
             world.scene, flags=pyrender.RenderFlags.SEG, seg_node_map=world.seg_solid
         )
@@ -282,6 +372,8 @@ class TrackRenderer:
             volume=np.asarray(header.volume[f], np.float32),
             container_poses={c.name: np.asarray(c.poses[f], np.float64)
                              for c in header.containers},
+            coverage=coverage,
+            fallback_particles=fallback,
         )
 
     def close(self) -> None:

@@ -428,6 +428,10 @@ class PourScene:
                                    self.container_centres, strict=True):
             self.scene.set_pose(node, c.poses[frame] @ _translation(centre))
         self._place_shadows(frame)
+        self.set_liquid(surface)
+
+    def set_liquid(self, surface: SurfaceMesh | None) -> None:
+        """Replace the liquid mesh (None: no liquid); containers stay where they are."""
         if self.liquid_node is not None:
             self.scene.remove_node(self.liquid_node)
             self.liquid_node = None

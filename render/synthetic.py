@@ -51,12 +51,15 @@ def synthetic_pour(
     source_material: str = "ceramic",
     target_material: str = "glass",
     temperature_c: float = 60.0,
+    spray_fraction: float = 0.0,
 ) -> tuple[TrackHeader, np.ndarray]:
     """A pour-shaped track: header and positions (F, N, 3) float32 metres.
 
     The target bowl sits at the origin, the cup above and to its left (-x) tilts about +z;
     a third of the particles form a stream falling from the cup lip into the bowl, the rest a
     pool in the bowl whose share grows over time (the stream particles join it).
+    ``spray_fraction`` of the stream's particles are flung off it as single drops (1-3 cm
+    away, moving from frame to frame), the hardest case for the liquid's labels.
     """
     rng = np.random.default_rng(seed)
     bowl = vessel_mesh(0.045, 0.075, 0.06, 0.004)
@@ -88,11 +91,17 @@ def synthetic_pour(
     width = 0.006 * (1 - 0.5 * s)
     stream0[:, 0] += rng.normal(0, 1, n_stream) * width * 0.5
     stream0[:, 2] += rng.normal(0, 1, n_stream) * width * 0.5
+    n_spray = int(round(spray_fraction * n_stream))
+    direction = rng.normal(0, 1, (n_spray, 3))
+    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+    distance = rng.uniform(0.01, 0.03, n_spray)
+    drift = rng.normal(0, 0.002, (n_spray, 3))
     positions = np.empty((num_frames, num_particles, 3), np.float32)
     for f in range(num_frames):
         wobble = 0.002 * np.sin(2 * np.pi * (f / max(num_frames, 1)) + 6 * s)
         st = stream0.copy()
         st[:, 2] += wobble
+        st[:n_spray] += direction * distance[:, None] + f * drift
         positions[f, :n_pool] = pool
         positions[f, n_pool:] = st
     total_ml = num_particles * spacing**3 * 1e6

@@ -217,7 +217,21 @@ class SurfaceSettings(_Strict):
     )
     max_cells: int = Field(
         2_000_000, ge=10_000, le=100_000_000,
-        description="cap on grid cells; the cell grows when the particles' box needs more",
+        description="grid cells held in memory at once (the sparse tiles are processed in "
+        "batches); never coarsens the grid (it used to: older recipes setting it stay valid)",
+    )
+    tile_cells: int = Field(
+        24, ge=8, le=128, description="cells per edge of a tile of the sparse density grid"
+    )
+    dilute_boost: float = Field(
+        2.5, ge=1.0, le=5.0,
+        description="largest weight of a particle in a sparse neighbourhood (a breaking "
+        "stream, a splash), as SPH's volume m/rho: the cloud stays one surface; 1 = off",
+    )
+    min_sphere_px: float = Field(
+        0.75, ge=0.71, le=8.0,
+        description="on-screen inscribed radius, pixels, of the sphere drawn for a particle "
+        "below the iso level (a drop, a thin stream); >= 0.71 px always covers a pixel centre",
     )
 
 

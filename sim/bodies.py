@@ -1,5 +1,6 @@
-"""Kinematic rigid bodies: boundary particles that follow prescribed poses, and the leak
-safety net (signed distance to each wall in the body's own frame).
+"""Kinematic rigid bodies: their boundary (Akinci particles, or walls given by their signed
+distance, see ``wall_profile``), the table plane, and the leak safety net (signed distance to
+each wall in the body's own frame).
 """
 
 
@@ -10,8 +11,10 @@ import numpy as np
 import taichi as ti
 
 from pourbench.sim.containers import SdfGrid
+from pourbench.sim.wall_profile import WallProfile, wall_profile
 
-CONTACT_DISTANCE = 1.0  # in particle radii: no fluid centre closer to a wall surface
+CONTACT_DISTANCE = 0.1  # in particle radii: no fluid centre closer to a wall surface
+WALL_SMOOTHING = 0.75  # in particle radii: gaussian blur of the distance that walls act by
 PoseFn = Callable[[float], np.ndarray]  # time, s -> (4, 4) local-to-world
 
 
@@ -26,6 +29,8 @@ class RigidBody:
         pose: function of time (s) returning the (4, 4) local-to-world transform.
         sdf: signed distance to the wall material (local frame) for the leak safety net.
         static: the pose never changes.
+        sdf_wall: the body acts on the fluid through its signed distance (``wall_profile``)
+            instead of boundary particles (``points`` may then be empty).
     """
 
     name: str
@@ -34,6 +39,7 @@ class RigidBody:
     pose: PoseFn
     sdf: SdfGrid | None = None
     static: bool = False
+    sdf_wall: bool = False
 
 
 def constant_pose(matrix: np.ndarray) -> PoseFn:
@@ -43,7 +49,8 @@ def constant_pose(matrix: np.ndarray) -> PoseFn:
 
 @ti.data_oriented
 class KinematicBodies:
-    """All boundary particles of all bodies, with their world positions and velocities.
+    """All bodies: boundary particles with their world positions and velocities, walls given
+    by signed distance (``sdf_wall``) and the table plane (the solid y < ``table_y``).
 
     Also holds the fluid's safety net: ``correct_leaks`` puts back any fluid particle that
     crossed a wall during a step (counted), keeps it above the floor plane ``floor_y`` and
@@ -51,7 +58,7 @@ class KinematicBodies:
     """
 
     def __init__(self, bodies: list[RigidBody], clamp_lo, clamp_hi, floor_y: float | None,
-                 particle_radius: float):
+                 particle_radius: float, table_y: float | None = None, kernel: str = "cubic"):
         self.bodies = bodies
         pts = [b.points for b in bodies if len(b.points)]
         vols = [b.volumes for b in bodies if len(b.points)]
@@ -74,6 +81,7 @@ class KinematicBodies:
         self.ids.from_numpy(np.arange(self.num, dtype=np.int32))
         B = self.num_bodies
         self.pose = ti.Matrix.field(4, 4, ti.f32, B)
+        self.inv_pose = ti.Matrix.field(4, 4, ti.f32, B)
         self.pose_rate = ti.Matrix.field(4, 4, ti.f32, B)
         self.pose_old = ti.Matrix.field(4, 4, ti.f32, B)
         self.inv_old = ti.Matrix.field(4, 4, ti.f32, B)
@@ -98,7 +106,27 @@ class KinematicBodies:
         self.sdf_values = ti.field(ti.f32, max(total, 1))
         if values:
             self.sdf_values.from_numpy(np.concatenate(values).astype(np.float32))
+        # walls act through a smoothed distance and its gradient (one vec4 lookup): the blur
+        # rounds concave corners, where the nearest-surface distance would switch direction
+        self.wall_values = ti.Vector.field(4, ti.f32, max(total, 1))
+        walls = [self._wall_grid(b.sdf, particle_radius) if (b.sdf is not None and b.sdf_wall)
+                 else np.zeros((b.sdf.values.size, 4), np.float32) for b in self.bodies
+                 if b.sdf is not None]
+        if walls and any(b.sdf_wall for b in self.bodies):
+            self.wall_values.from_numpy(np.concatenate(walls))
         self.sdf_offset = ti.field(ti.i32, B)
+        self.is_wall = ti.field(ti.i32, B)
+        self.is_wall.from_numpy(np.array([int(b.sdf_wall and b.sdf is not None)
+                                          for b in self.bodies], np.int32))
+        self.has_walls = bool(self.is_wall.to_numpy().any()) or table_y is not None
+        self.has_table = table_y is not None
+        self.table_y = float(table_y) if table_y is not None else 0.0
+        prof: WallProfile = wall_profile(kernel, particle_radius)
+        self.profile = prof
+        self.prof_d0, self.prof_step, self.prof_n = prof.d0, prof.step, len(prof.density)
+        self.prof = ti.Vector.field(3, ti.f32, self.prof_n)
+        self.prof.from_numpy(np.stack([prof.density, prof.slope, prof.adhesion], 1)
+                             .astype(np.float32))
         self.sdf_dims = ti.Vector.field(3, ti.i32, B)
         self.sdf_origin = ti.Vector.field(3, ti.f32, B)
         self.sdf_pitch = ti.field(ti.f32, B)
@@ -118,8 +146,27 @@ class KinematicBodies:
         self._corners = [self._corners_of(b) for b in self.bodies]
 
     @staticmethod
+    def _wall_grid(sdf: SdfGrid, particle_radius: float) -> np.ndarray:
+        """(cells, 4) float32: smoothed signed distance and its gradient, in the SDF's layout."""
+        from scipy import ndimage
+
+        sigma = WALL_SMOOTHING * particle_radius / sdf.pitch
+        exact = sdf.values.astype(np.float64)
+        # the blur only ever brings a wall closer: concave corners round off, while thin walls
+        # and convex rims keep their exact distance (a blurred thin wall would go soft)
+        d = np.minimum(ndimage.gaussian_filter(exact, sigma, mode="nearest"), exact)
+        gx, gy, gz = np.gradient(d, sdf.pitch)
+        return np.stack([d, gx, gy, gz], -1).reshape(-1, 4).astype(np.float32)
+
+    @staticmethod
     def _corners_of(b: RigidBody) -> np.ndarray:
-        lo, hi = b.points.min(0), b.points.max(0)
+        if len(b.points):
+            lo, hi = b.points.min(0), b.points.max(0)
+        elif b.sdf is not None:
+            lo = b.sdf.origin
+            hi = lo + b.sdf.pitch * (np.array(b.sdf.values.shape) - 1)
+        else:
+            lo = hi = np.zeros(3)
         c = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])
                       for z in (lo[2], hi[2])])
         return np.concatenate([c, np.ones((8, 1))], 1)
@@ -137,6 +184,7 @@ class KinematicBodies:
             eps = 1e-4
             rate = (self.poses(t + eps) - self.poses(t - eps)) / (2 * eps)
         self.pose.from_numpy(P.astype(np.float32))
+        self.inv_pose.from_numpy(np.linalg.inv(P).astype(np.float32))
         self.pose_rate.from_numpy(np.asarray(rate, np.float32))
         self._update_world()
 
@@ -164,6 +212,50 @@ class KinematicBodies:
             p = ti.Vector([self.local[k][0], self.local[k][1], self.local[k][2], 1.0])
             self.x[k] = (self.pose[b] @ p).xyz
             self.v[k] = (self.pose_rate[b] @ p).xyz
+
+    # ------------------------------------------------------------------ walls
+    @ti.func
+    def profile_at(self, d):
+        """(f, f', g) of ``wall_profile`` at signed distance d (m); constant beyond the table."""
+        t = (d - self.prof_d0) / self.prof_step
+        out = ti.Vector([0.0, 0.0, 0.0])
+        if t <= 0.0:
+            out = self.prof[0]
+        elif t < self.prof_n - 1:
+            k = ti.cast(ti.floor(t), ti.i32)
+            a = t - k
+            out = (1.0 - a) * self.prof[k] + a * self.prof[k + 1]
+        return out
+
+    @ti.func
+    def wall_at(self, b, x):
+        """Smoothed signed distance (m) and its world gradient at world point x for wall b
+        (distance +1 m off the grid)."""
+        ph = ti.Vector([x[0], x[1], x[2], 1.0])
+        p = (self.inv_pose[b] @ ph).xyz
+        out = ti.Vector([1.0, 0.0, 1.0, 0.0])
+        off = self.sdf_offset[b]
+        if off >= 0:
+            n = self.sdf_dims[b]
+            g = (p - self.sdf_origin[b]) / self.sdf_pitch[b]
+            if (g >= 0.0).all() and (g <= ti.cast(n - 1, ti.f32)).all():
+                gi = ti.min(ti.cast(ti.floor(g), ti.i32), n - 2)
+                f = g - ti.cast(gi, ti.f32)
+                acc = ti.Vector([0.0, 0.0, 0.0, 0.0])
+                for dx, dy, dz in ti.static(ti.ndrange(2, 2, 2)):
+                    w = ((dx * f[0] + (1 - dx) * (1.0 - f[0]))
+                         * (dy * f[1] + (1 - dy) * (1.0 - f[1]))
+                         * (dz * f[2] + (1 - dz) * (1.0 - f[2])))
+                    idx = off + ((gi[0] + dx) * n[1] + gi[1] + dy) * n[2] + gi[2] + dz
+                    acc += w * self.wall_values[idx]
+                out = acc
+        grad = (self.pose[b] @ ti.Vector([out[1], out[2], out[3], 0.0])).xyz
+        return out[0], grad
+
+    @ti.func
+    def wall_reach(self):
+        """Distance beyond which walls do not act on the fluid, m."""
+        return self.prof_d0 + self.prof_step * (self.prof_n - 1)
 
     # ------------------------------------------------------------------ safety net
     @ti.func

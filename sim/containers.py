@@ -254,11 +254,11 @@ def load_mesh_container(spec: ContainerSpec, particle_radius: float) -> Containe
 
 def fill_lattice(
     geom: ContainerGeometry, particle_radius: float, fill_fraction: float,
-    clearance: float = 2.0,
+    clearance: float = 1.2,
 ) -> np.ndarray:
     """Fluid particle centres (N, 3), local frame, on a cubic lattice of spacing 2r inside the
     cavity up to ``fill_fraction`` of its inner height, at least ``clearance`` r away from every
-    wall surface (Akinci walls hold the fluid about 2 r off)."""
+    wall surface (where the walls hold the fluid at rest, see ``wall_profile``)."""
     r = particle_radius
     d = 2 * r
     lo = geom.sdf.origin
@@ -269,5 +269,6 @@ def fill_lattice(
     ys = np.arange(geom.inner_bottom + clearance * r, level, d)
     X, Y, Z = np.meshgrid(xs - xs.mean(), ys, zs - zs.mean(), indexing="ij")
     p = np.stack([X.ravel(), Y.ravel(), Z.ravel()], 1)
-    keep = geom.contains(p, tol=-r) & (sample_sdf(geom.sdf, p) >= clearance * r)
+    # the first layer stands exactly ``clearance`` above the cavity floor: allow for rounding
+    keep = geom.contains(p, tol=-r) & (sample_sdf(geom.sdf, p) >= (clearance - 0.05) * r)
     return p[keep]

@@ -17,7 +17,6 @@ import numpy as np
 from pourbench.sim.boundary import (
     akinci_volumes,
     sample_mesh_surface,
-    sample_plane,
     sample_profile_surface,
 )
 from pourbench.sim.containers import ContainerGeometry, build_container, fill_lattice, sample_sdf
@@ -27,8 +26,9 @@ from pourbench.sim.scenario import Scenario
 
 logger = logging.getLogger(__name__)
 
-TABLE_OFFSET = 1.2  # table samples this many radii below y = 0 (fluid rests on y ~ r)
-DOMAIN_MARGIN = 0.12  # m of table around the containers' swept volume
+TABLE_Y = 0.0  # the table is the solid y < TABLE_Y (a plane wall, see ``wall_profile``)
+FLOOR_SAFETY = 1.0  # safety net: no centre deeper than this many radii below the table top
+DOMAIN_MARGIN = 0.3  # m of table around the containers' swept volume
 LEAK_FRACTION_UNSTABLE = 0.01  # wall corrections in one step above this fraction: unstable
 
 
@@ -89,22 +89,19 @@ def build_scene(scenario: Scenario) -> PourScene:
     lo_t, hi_t = _world_bounds(tgt, [target_pose])
     lo = np.minimum(lo_s, lo_t) - DOMAIN_MARGIN
     hi = np.maximum(hi_s, hi_t) + DOMAIN_MARGIN
-    lo[1] = -TABLE_OFFSET * r - h
+    lo[1] = TABLE_Y - FLOOR_SAFETY * r - h
     hi[1] = max(hi_s[1], hi_t[1]) + 0.05
-    # table: a lattice reaching a support radius beyond the fluid's box (no edge effects where
-    # spilled water meets the box's invisible walls), minus the target's footprint
-    t2 = sample_plane((lo[0] - h, lo[2] - h), (hi[0] + h, hi[2] + h), spacing)
-    table = np.stack([t2[:, 0], np.full(len(t2), -TABLE_OFFSET * r), t2[:, 1]], 1)
-    under = sample_sdf(tgt.sdf, np.stack([t2[:, 0], np.zeros(len(t2)), t2[:, 1]], 1))
-    table = table[under > spacing]
     bodies = []
     for name, geom, pose, static in (("source", src, source_pose, False),
                                      ("target", tgt, constant_pose(target_pose), True)):
-        pts = _samples(geom, spacing, scenario.seed)
-        bodies.append(RigidBody(name, pts, akinci_volumes(pts, h, s.kernel), pose, geom.sdf,
-                                static))
-    bodies.append(RigidBody("table", table, akinci_volumes(table, h, s.kernel),
-                            constant_pose(np.eye(4)), None, True))
+        if s.boundary == "sdf":
+            pts = np.zeros((0, 3))
+            vols = np.zeros(0)
+        else:
+            pts = _samples(geom, spacing, scenario.seed)
+            vols = akinci_volumes(pts, h, s.kernel)
+        bodies.append(RigidBody(name, pts, vols, pose, geom.sdf, static,
+                                sdf_wall=s.boundary == "sdf"))
     local = fill_lattice(src, r, scenario.fill_fraction)
     if len(local) == 0:
         from pourbench.errors import PourbenchError
@@ -158,8 +155,9 @@ def make_solver(scenario: Scenario, scene: PourScene, dt_scale: float = 1.0):
     settings = s.model_copy(update={"max_dt": s.max_dt * dt_scale, "cfl": s.cfl * dt_scale})
     lo, hi = scene.grid_lo, scene.grid_hi
     bodies = KinematicBodies(scene.bodies, clamp_lo=(lo[0], -1.0, lo[2]),
-                             clamp_hi=(hi[0], hi[1] + 1.0, hi[2]), floor_y=0.0,
-                             particle_radius=r)
+                             clamp_hi=(hi[0], hi[1] + 1.0, hi[2]),
+                             floor_y=TABLE_Y - FLOOR_SAFETY * r, particle_radius=r,
+                             table_y=TABLE_Y, kernel=s.kernel)
     h = 4 * r
     return DFSPHSolver(scene.fluid, r, bodies, lo - 2 * h, hi + 2 * h, settings,
                        kinematic_viscosity=scenario.liquid.kinematic_viscosity)
@@ -269,7 +267,7 @@ def simulate_pour(scenario: Scenario, out_path: str | Path, *, arch: str = "auto
                                   scene.target.vertices, scene.target.faces, tgt_poses),
                 ],
                 volume=volumes.astype(np.float32),
-                table_height=0.0,
+                table_height=TABLE_Y,
                 scenario=scenario.model_dump(mode="json"),
                 sim_stats=stats,
             )

@@ -152,8 +152,30 @@ class SolverSettings(_Model):
     kernel: Literal["cubic", "wendland"] = Field("cubic", description="SPH kernel, support 4r")
     min_iterations: int = Field(2, ge=1, le=10, description="pressure iterations at least")
     max_iterations: int = Field(100, ge=2, le=1000, description="pressure iterations at most")
+    boundary: Literal["sdf", "particles"] = Field(
+        "sdf",
+        description="container walls and table: 'sdf' acts through each wall's signed distance "
+        "(no boundary particles; the fluid rests on the wall surface), 'particles' samples "
+        "them with Akinci boundary particles (the table stays a plane)",
+    )
     boundary_spacing: float = Field(
-        0.75, ge=0.3, le=1.0, description="boundary sample spacing, in particle diameters"
+        0.75, ge=0.3, le=1.0,
+        description="boundary sample spacing, in particle diameters (boundary = 'particles')",
+    )
+    surface_tension: float = Field(
+        0.3, ge=0.0, le=10.0,
+        description="cohesion and curvature coefficient gamma (Akinci et al. 2013); 0 = off",
+    )
+    adhesion: float = Field(
+        0.2, ge=0.0, le=10.0,
+        description="fluid-wall adhesion coefficient beta (Akinci et al. 2013); 0 = off",
+    )
+    wall_friction: float = Field(
+        60.0, ge=0.0, le=1000.0,
+        description="drag of walls and table on the fluid touching them, 1/s: the fluid's "
+        "velocity relative to the wall decays at this rate times the wall's density share "
+        "(stands in for contact-line pinning, which SPH at this resolution lacks; lets a "
+        "spill stop as a puddle)",
     )
     settle_s: float = Field(
         0.3, ge=0.0, le=5.0, description="settling time before the clock starts, s"

@@ -31,8 +31,10 @@ from pourbench.sim.scenario import SolverSettings
 logger = logging.getLogger(__name__)
 
 GRAVITY = 9.81
+REST_DENSITY = 1000.0  # kg/m^3; densities are normalised, this scales the surface forces
 PRESSURE_AVERAGE_S = 0.1  # time constant of the pressure read-out's running average, s
 MIN_NEIGHBOURS_DIVERGENCE = 20  # too few neighbours: divergence unreliable (free surface)
+FEW_NEIGHBOURS = 10  # a drop or spray: no warm start (``_warm_start``)
 SCAN_BLOCKS = 256
 
 
@@ -116,6 +118,12 @@ class DFSPHSolver:
         self.grad_b = ti.Vector.field(3, ti.f32, (n, self.grid.max_boundary))  # V_b grad W_ib
         self.grad_b_sum = ti.Vector.field(3, ti.f32, n)  # sum_b V_b grad W_ib
         self.boundary_flux = ti.field(ti.f32, n)  # sum_b V_b grad W_ib . v_b
+        nb = bodies.num_bodies + 1  # the table plane is the last slot
+        self.num_walls = nb
+        self.wall_grad = ti.Vector.field(3, ti.f32, (n, nb))  # f'(d) n per wall (wall_profile)
+        self.wall_f = ti.field(ti.f32, (n, nb))  # f(d) per wall
+        self.normal = ti.Vector.field(3, ti.f32, n)  # Akinci 2013 surface normal h sum V grad W
+        self.wall_adhesion = ti.Vector.field(3, ti.f32, n)  # sum over walls of g(d) (-n)
         self.err = ti.field(ti.f32, n)
         self.block_err = ti.field(ti.f32, SCAN_BLOCKS)
         self.err_sum = ti.field(ti.f32, ())
@@ -137,6 +145,11 @@ class DFSPHSolver:
         self.use_cubic = s.kernel == "cubic"
         self.use_xsph = s.viscosity == "xsph"
         self.xsph = float(s.xsph)
+        self.gamma = float(s.surface_tension)
+        self.beta = float(s.adhesion)
+        self.use_tension = self.gamma > 0.0 or self.beta > 0.0
+        self.wall_friction = float(s.wall_friction)
+        self.has_walls = bodies.has_walls
 
     # ================================================================= recipe
     def relax(self, steps: int = 40, dt: float = 1e-3) -> None:
@@ -179,6 +192,8 @@ class DFSPHSolver:
         # 5. Non-pressure forces: gravity and viscosity (boundary moving over [t, t+dt]).
         self.bodies.set_interval_velocity(self.time, dt)
         self._cache_boundary_flux()
+        if self.use_tension:
+            self.compute_normals()
         self.apply_non_pressure_forces(dt)
         # 6. Constant-density solver (Algorithm 3): predicted density error -> 0.
         it_d, err_d = self.density_solve(dt)
@@ -246,10 +261,54 @@ class DFSPHSolver:
                 self.grad_b[i, k] = g
                 grad_sum += g
                 grad_b_sum += g
+            if ti.static(self.has_walls):
+                rw, gw = self._walls(i, xi)
+                rho += rw
+                grad_sum += gw
+                grad_b_sum += gw
             self.grad_b_sum[i] = grad_b_sum
             self.density[i] = rho
             denom = grad_sum.norm_sqr() + sq_sum
             self.factor[i] = 1.0 / denom if denom > 1e-6 else 0.0
+
+    @ti.func
+    def _walls(self, i, xi):
+        """Density and gradient that the walls given by signed distance and the table add
+        (``wall_profile``); caches f and f' n per wall for the flux and the viscosity."""
+        b_ = self.bodies
+        rho = 0.0
+        grad = ti.Vector([0.0, 0.0, 0.0])
+        adh = ti.Vector([0.0, 0.0, 0.0])
+        reach = b_.wall_reach()
+        for b in range(self.num_walls):
+            f = 0.0
+            g = ti.Vector([0.0, 0.0, 0.0])
+            d = reach
+            n = ti.Vector([0.0, 1.0, 0.0])
+            if b == self.num_walls - 1:
+                if ti.static(b_.has_table):
+                    d = xi[1] - b_.table_y
+            elif b_.is_wall[b] != 0:
+                d, n = b_.wall_at(b, xi)
+            if d < reach:
+                p = b_.profile_at(d)
+                f = p[0]
+                g = p[1] * n
+                adh -= p[2] * n
+            self.wall_f[i, b] = f
+            self.wall_grad[i, b] = g
+            rho += f
+            grad += g
+        self.wall_adhesion[i] = adh
+        return rho, grad
+
+    @ti.func
+    def _wall_velocity(self, b, xi):
+        v = ti.Vector([0.0, 0.0, 0.0])
+        if b < self.num_walls - 1:
+            ph = ti.Vector([xi[0], xi[1], xi[2], 1.0])
+            v = (self.bodies.pose_rate[b] @ (self.bodies.inv_pose[b] @ ph)).xyz
+        return v
 
     @ti.func
     def velocity_divergence(self, i):
@@ -269,6 +328,10 @@ class DFSPHSolver:
             f = 0.0
             for k in range(self.grid.boundary_nb_count[i]):
                 f += self.grad_b[i, k].dot(self.bodies.v[self.grid.boundary_nb[i, k]])
+            if ti.static(self.has_walls):
+                for b in range(self.num_walls):
+                    if self.wall_f[i, b] > 0.0:
+                        f += self.wall_grad[i, b].dot(self._wall_velocity(b, self.x[i]))
             self.boundary_flux[i] = f
 
     @ti.func
@@ -288,9 +351,14 @@ class DFSPHSolver:
 
     @ti.kernel
     def _warm_start(self, total: ti.template(), scale: ti.f32):
+        """Start from ``scale`` times last step's stiffness, except for particles with few
+        fluid neighbours (drops, spray): re-applying the impulse that stopped a drop against a
+        wall would fling it back (a lone particle's DFSPH factor is huge), and their solve
+        needs no warm start (it converges in an iteration or two)."""
         for i in self.x:
-            self.kappa[i] = scale * total[i]
-            total[i] = self.kappa[i]
+            k = scale * total[i] if self.grid.fluid_nb_count[i] >= FEW_NEIGHBOURS else 0.0
+            self.kappa[i] = k
+            total[i] = k
 
     @ti.kernel
     def _divergence_error(self, dt: ti.f32):
@@ -434,6 +502,11 @@ class DFSPHSolver:
                     j = self.grid.boundary_nb[i, k]
                     w = self.bodies.volume[j] * self.kernel_w((xi - self.bodies.x[j]).norm())
                     acc += w * (self.bodies.v[j] - vi)
+                if ti.static(self.has_walls):
+                    for b in range(self.num_walls):
+                        fw = self.wall_f[i, b]
+                        if fw > 0.0:
+                            acc += fw * (self._wall_velocity(b, xi) - vi)
                 dv += c * acc
             else:
                 lap = ti.Vector([0.0, 0.0, 0.0])
@@ -448,9 +521,73 @@ class DFSPHSolver:
                     vij = vi - self.bodies.v[j]
                     lap += (vij.dot(d) / (d.norm_sqr() + eps)) * self.grad_b[i, k]
                 dv += dt * 10.0 * self.nu * lap
+            if ti.static(self.use_tension):
+                dv += dt * self._surface_tension(i)
+            if ti.static(self.has_walls and self.wall_friction > 0.0):
+                for b in range(self.num_walls):
+                    fw = self.wall_f[i, b]
+                    if fw > 0.0:
+                        rate = ti.min(dt * self.wall_friction * ti.min(fw, 1.0), 1.0)
+                        dv += rate * (self._wall_velocity(b, xi) - vi)
             self.v_tmp[i] = vi + dv
         for i in self.x:
             self.v[i] = self.v_tmp[i]
+
+    @ti.kernel
+    def compute_normals(self):
+        """Akinci et al. 2013 surface normals n_i = h sum_j V_j / rho_hat_j grad W_ij (eq. 5)."""
+        for i in self.x:
+            n = ti.Vector([0.0, 0.0, 0.0])
+            for k in range(self.grid.fluid_nb_count[i]):
+                n += self.grad_f[i, k] / self.density[self.grid.fluid_nb[i, k]]
+            self.normal[i] = self.h * n
+
+    @ti.func
+    def cohesion_c(self, r):
+        """Akinci et al. 2013 cohesion spline C(r) (eq. 2)."""
+        h = self.h
+        c = 0.0
+        if r > 0.0 and r <= h:
+            far = (h - r) ** 3 * r ** 3
+            c = far if 2.0 * r > h else 2.0 * far - h ** 6 / 64.0
+        return 32.0 / (math.pi * h ** 9) * c
+
+    @ti.func
+    def adhesion_a(self, r):
+        """Akinci et al. 2013 adhesion spline A(r) (eq. 7)."""
+        h = self.h
+        a = 0.0
+        if r > 0.5 * h and r <= h:
+            a = 0.007 / h ** 3.25 * ti.max(-4.0 * r * r / h + 6.0 * r - 2.0 * h, 0.0) ** 0.25
+        return a
+
+    @ti.func
+    def _surface_tension(self, i):
+        """Cohesion, curvature and adhesion acceleration (Akinci et al. 2013, eqs. 1-8):
+        sum_j K_ij (-gamma m_j C(r) x_ij / r - gamma (n_i - n_j)), K_ij = 2 / (rho_i + rho_j),
+        and -beta rho0 sum_b V_b A(r) x_ib / r over boundary samples and walls."""
+        xi = self.x[i]
+        ni = self.normal[i]
+        a = ti.Vector([0.0, 0.0, 0.0])
+        m = self.V0 * REST_DENSITY
+        for k in range(self.grid.fluid_nb_count[i]):
+            j = self.grid.fluid_nb[i, k]
+            d = xi - self.x[j]
+            r = d.norm()
+            kij = 2.0 / (self.density[i] + self.density[j])
+            acc = -self.gamma * (ni - self.normal[j])
+            if r > 1e-9:
+                acc -= self.gamma * m * self.cohesion_c(r) * d / r
+            a += kij * acc
+        for k in range(self.grid.boundary_nb_count[i]):
+            j = self.grid.boundary_nb[i, k]
+            d = xi - self.bodies.x[j]
+            r = d.norm()
+            if r > 1e-9:
+                a -= self.beta * REST_DENSITY * self.bodies.volume[j] * self.adhesion_a(r) * d / r
+        if ti.static(self.has_walls):
+            a += self.beta * REST_DENSITY * self.wall_adhesion[i]
+        return a
 
     @ti.kernel
     def _cap_speed(self, cap: ti.f32):

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
 from pourbench.datasets import executors
-from pourbench.datasets.generate import generate
+from pourbench.datasets.generate import generate, generate_command
 from pourbench.datasets.manifest import Manifest
 from pourbench.datasets.recipe import load_recipe
 from pourbench.datasets.validate import validate_folder
@@ -27,8 +29,9 @@ def _checksums(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def tiny_reference(tmp_path_factory):
-    """The tiny recipe generated once, serially and uninterrupted."""
-    out = tmp_path_factory.mktemp("tiny") / "ref"
+    """The tiny recipe generated once per session, serially and uninterrupted (other test
+    modules generate into the same folder, which then only resumes; nothing writes to it)."""
+    out = tmp_path_factory.getbasetemp() / "tiny_shared"
     summary = generate(load_recipe("tiny"), out, arch="cpu", progress=False)
     return out, summary
 
@@ -44,6 +47,17 @@ def test_tiny_dataset_is_valid_and_complete(tiny_reference):
     entry = manifest.sequences[0]
     assert entry.params["scenario"]["fps"] == recipe.scenario.fps
     assert manifest.seed == recipe.seed and manifest.recipe["name"] == "tiny"
+    # every sequence records its label coverage, in the manifest and in the file
+    for e in manifest.sequences:
+        assert set(e.label_coverage) == {"in_view", "covered", "fraction", "frames",
+                                         "empty_frames"}
+        with h5py.File(out / e.path) as h:
+            assert json.loads(h.attrs["label_coverage"]) == e.label_coverage
+            assert e.label_coverage["frames"] == h["mask/full"].shape[0]
+    labels, unrecorded = manifest.label_coverage()
+    assert unrecorded == 0 and summary.labels.in_view == labels.in_view > 0
+    assert "labels: mask/full covers " in summary.line()
+    assert "frames with water in view have an empty mask" in summary.line()
 
 
 def test_rerun_skips_everything(tiny_reference):
@@ -91,6 +105,57 @@ def test_unstable_simulation_recorded_as_failed(tmp_path, monkeypatch):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["failures"][0]["reason"].startswith("NaN in positions")
     assert not list(out.rglob("seq_*.h5"))
+
+
+def test_scenario_with_labels_that_miss_the_water_fails(tiny_reference, tmp_path, monkeypatch,
+                                                        caplog):
+    """A renderer whose mask/full loses the water in one sequence: the generator measures it,
+    warns, fails the scenario and moves its sequences out of the dataset."""
+    from pourbench.render import TrackRenderer
+
+    ref, _ = tiny_reference
+    out = tmp_path / "bad_labels"
+    shutil.copytree(ref / "sims", out / "sims")  # the simulations are cached: only render
+    original = TrackRenderer.render_track
+    calls = []
+
+    def erase_first_sequence(self, header, positions_fn, variant, frames=None):
+        calls.append(variant.seed)
+        for frame in original(self, header, positions_fn, variant, frames):
+            if len(calls) == 1:
+                frame.mask_full = np.zeros_like(frame.mask_full)
+                frame.mask_visible = np.zeros_like(frame.mask_visible)
+                if hasattr(frame, "coverage"):
+                    frame.coverage = None  # measured again, from the erased mask
+            yield frame
+
+    monkeypatch.setattr(TrackRenderer, "render_track", erase_first_sequence)
+    with caplog.at_level("WARNING"):
+        summary = generate(load_recipe("tiny"), out, arch="cpu", progress=False)
+    assert summary.failures == 1 and summary.sequences == 2 and summary.rejected == 2
+    manifest = Manifest.load(out)
+    (failure,) = manifest.failures
+    bad, good = failure.rejected
+    assert bad["label_coverage"]["covered"] == 0 and bad["label_coverage"]["in_view"] > 0
+    assert bad["label_coverage"]["empty_frames"] > 0
+    assert good["label_coverage"]["covered"] > 0
+    assert bad["name"] in failure.reason and good["name"] not in failure.reason
+    assert "covers 0.0 % of in-view particle centres (< 99.5 %)" in failure.reason
+    assert "frames with water in view have an empty mask" in failure.reason
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(w.startswith(f"{bad['name']}: labels break the invariant: mask/full: covers 0.0 %")
+               for w in warnings), warnings
+    # out of the splits, kept for inspection; what the manifest lists is consistent
+    for r in failure.rejected:
+        assert (out / r["path"]).is_file() and r["path"].startswith("rejected/")
+        assert not (out / r["split"] / f"{r['name']}.h5").exists()
+    assert {e.name for e in manifest.sequences}.isdisjoint({bad["name"], good["name"]})
+    assert validate_folder(out) == []
+    assert "2 sequences rejected for their labels" in summary.line()
+    # a rerun keeps the failure (nothing is re-rendered) and the verb exits non-zero
+    with pytest.raises(PourbenchError, match="1 scenario"):
+        generate_command(load_recipe("tiny"), out, arch="cpu", progress=False)
+    assert len(calls) == 4
 
 
 def crash_once(recipe, out, index, arch):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -154,3 +155,88 @@ def test_cli_valid_folder_exits_zero(tmp_path, capsys):
     assert "valid" in capsys.readouterr().out
     data = json.loads((root / "manifest.json").read_text())
     assert [s["name"] for s in data["sequences"]] == ["seq_000000", "seq_000001"]
+
+
+# --- labels against the simulation (DIR/sims/ present) ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_reference(tmp_path_factory):
+    """The tiny recipe, generated once per session (test_generate uses the same folder)."""
+    from pourbench.datasets.generate import generate
+    from pourbench.datasets.recipe import load_recipe
+
+    out = tmp_path_factory.getbasetemp() / "tiny_shared"
+    generate(load_recipe("tiny"), out, arch="cpu", progress=False)
+    return out
+
+
+@pytest.fixture
+def tiny_copy(tiny_reference, tmp_path):
+    """A copy of the generated tiny dataset, free to corrupt."""
+    return Path(shutil.copytree(tiny_reference, tmp_path / "tiny"))
+
+
+def _wettest_frame(root, seq):
+    """(sequence path, frame with the most in-view particle centres, how many)."""
+    from pourbench.coverage import project
+    from pourbench.track import TrackReader
+
+    path = root / seq.path
+    with h5py.File(path) as h, TrackReader(root / "sims" / f"{seq.sim_id}.h5") as track:
+        K, poses = h["camera/K"][()], h["camera/pose"][()]
+        T, H, W = h["mask/full"].shape
+        counts = [int(project(track.positions(t), K, poses[t], W, H)[2].sum()) for t in range(T)]
+    return path, int(np.argmax(counts)), max(counts)
+
+
+def test_erased_water_is_named(tiny_copy):
+    root = tiny_copy
+    entry = Manifest.load(root).sequences[-1]
+    path, t, in_view = _wettest_frame(root, entry)
+    assert in_view > 0
+    with h5py.File(path, "r+") as h:
+        for name in ("mask/full", "mask/visible"):
+            h[name][t] = np.zeros(h[name].shape[1:], bool)
+    lines = validate_folder(root)
+    coverage = [ln for ln in lines if ln.startswith(f"{path.resolve()}: mask/full: covers ")]
+    assert len(coverage) == 1, lines
+    share = float(coverage[0].split("covers ")[1].split(" %")[0])
+    assert share < 99.5 and "of in-view particle centres (< 99.5 %)" in coverage[0]
+    assert f"{path.resolve()}: mask/full: 1 frames with water in view have an empty mask" in lines
+    assert any(ln.startswith(f"{path.resolve()}: attrs: label_coverage ") and "differs" in ln
+               for ln in lines), lines
+    assert any(f"{entry.name}: label_coverage" in ln and "differs" in ln for ln in lines), lines
+    assert any("checksum" in ln for ln in lines)
+    # the file alone, inside its dataset folder, finds its track too
+    assert f"{path}: mask/full: 1 frames with water in view have an empty mask" in \
+        validate_file(path, root / "sims")
+
+
+def test_missing_track_is_named(tiny_copy):
+    root = tiny_copy
+    entry = Manifest.load(root).sequences[0]
+    (root / "sims" / f"{entry.sim_id}.h5").unlink()
+    lines = validate_folder(root)
+    assert any(ln.startswith(f"{(root / entry.path).resolve()}: attrs: sim_id: particle track")
+               and ln.endswith("is missing") for ln in lines), lines
+
+
+def test_files_and_manifests_without_recorded_coverage_stay_valid(tiny_copy):
+    root = tiny_copy
+    data = json.loads((root / "manifest.json").read_text())
+    for e in data["sequences"]:
+        del e["label_coverage"]
+        with h5py.File(root / e["path"], "r+") as h:
+            del h.attrs["label_coverage"]
+    (root / "manifest.json").write_text(json.dumps(data))
+    assert validate_folder(root, checksums=False) == []
+
+
+def test_cli_prints_the_dataset_coverage(tiny_copy, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["validate", str(tiny_copy)])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert f"{tiny_copy}: valid; labels: mask/full covers " in out
+    assert "in-view particle centres (min 99.5 %)" in out and "checked against sims/" in out

@@ -1,0 +1,99 @@
+"""Walls and table as SPH boundaries: water rests on the wall surface, drops stop where they
+land, a spill forms a puddle that stops and holds together (cohesion, adhesion, wall drag)."""
+
+import numpy as np
+import pytest
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from pourbench.sim import PRESETS
+from pourbench.sim.backend import init_taichi
+from pourbench.sim.bodies import KinematicBodies, RigidBody, constant_pose
+from pourbench.sim.containers import build_container, fill_lattice, sample_sdf
+from pourbench.sim.scenario import SolverSettings
+from pourbench.sim.wall_profile import wall_profile
+
+R = 0.003
+
+
+def _solver(fluid, bodies, lo, hi, settings=None, table=True):
+    from pourbench.sim.solver import DFSPHSolver
+
+    init_taichi("cpu")
+    kb = KinematicBodies(bodies, clamp_lo=np.asarray(lo) - 0.5, clamp_hi=np.asarray(hi) + 0.5,
+                         floor_y=-R if table else None, particle_radius=R,
+                         table_y=0.0 if table else None)
+    return DFSPHSolver(fluid, R, kb, lo, hi, settings or SolverSettings())
+
+
+def _run(solver, seconds):
+    while solver.time < seconds - 1e-9:
+        solver.step(dt_cap=seconds - solver.time)
+
+
+def test_wall_profile_is_monotone_and_continuous():
+    p = wall_profile("cubic", R)
+    d = np.linspace(p.d0, p.d0 + p.step * (len(p.density) - 1), 2000)
+    f, slope, adhesion = p(d)
+    assert (np.diff(f) <= 1e-12).all(), "the wall's density must fall with distance"
+    assert (slope <= 0).all() and (adhesion >= 0).all()
+    np.testing.assert_allclose(np.gradient(f, d), slope, atol=0.02 * abs(slope).max())
+    assert f[-1] == pytest.approx(0.0, abs=1e-6)  # nothing beyond the support
+    # equilibria that put the water on the surface: a lattice's first layer (fluid share
+    # 0.85) near 1.4 r, a lone particle (0.32) near 0.2 r
+    f_at = lambda x: float(p(np.array(x * R))[0])  # noqa: E731
+    assert f_at(1.2) > 0.15 > f_at(1.6)
+    assert f_at(0.0) > 0.68 > f_at(0.5)
+
+
+def test_water_in_a_bowl_touches_its_inner_surface():
+    """The gap between the lowest water particle's sphere and the bowl is at most 0.5 r."""
+    geom = build_container(PRESETS["bowl_hemisphere"], R)
+    fluid = fill_lattice(geom, R, 0.4)
+    body = RigidBody("bowl", np.zeros((0, 3)), np.zeros(0), constant_pose(np.eye(4)),
+                     geom.sdf, True, sdf_wall=True)
+    lo = geom.sdf.origin
+    hi = lo + geom.sdf.pitch * (np.array(geom.sdf.values.shape) - 1)
+    s = _solver(fluid, [body], lo - 0.02, hi + 0.05)
+    s.relax()
+    _run(s, 0.8)
+    x = s.positions()
+    d = sample_sdf(geom.sdf, x)  # centre to the bowl's material
+    gap = d.min() - R  # the lowest water sphere to the bowl's inner surface
+    assert abs(gap) <= 0.5 * R, f"gap {gap / R:.2f} r"
+    # all along the wetted surface, not just at one particle
+    near = d < 2 * R
+    assert near.sum() > 30 and abs(np.median(d[near]) - R) <= 0.5 * R
+    assert s.leak_counts() == dict.fromkeys(s.leak_counts(), 0)
+    assert np.linalg.norm(s.velocities(), axis=1).max() < 0.1
+
+
+def test_a_drop_stops_where_it_lands_on_the_table():
+    s = _solver(np.array([[0.0, 0.05, 0.0]]), [], (-0.1, -0.02, -0.1), (0.1, 0.1, 0.1))
+    _run(s, 0.5)
+    y, v = s.positions()[0, 1], s.velocities()[0]
+    assert 0.0 < y < R, "the drop rests on the table top"
+    assert np.linalg.norm(v) < 1e-3, "inelastic: no bounce"
+    assert s.leak_counts()["floor_corrections"] == 0
+
+
+def test_a_spill_forms_a_puddle_that_stops_and_holds_together():
+    ax = np.arange(8) * 2 * R
+    g = np.stack(np.meshgrid(ax, ax[:6], ax, indexing="ij"), -1).reshape(-1, 3)
+    fluid = g - [ax.mean(), -0.02, ax.mean()]
+    fluid += np.random.default_rng(0).uniform(-0.05 * R, 0.05 * R, fluid.shape)
+    s = _solver(fluid, [], (-0.3, -0.02, -0.3), (0.3, 0.1, 0.3))
+    _run(s, 1.5)
+    x, v = s.positions(), s.velocities()
+    assert np.linalg.norm(v, axis=1).max() < 0.05, "the puddle has stopped spreading"
+    rr = np.hypot(x[:, 0], x[:, 2])
+    radius = np.percentile(rr, 95)  # a few splash drops may land further out
+    assert 0.03 < radius < 0.12, f"it spreads, then stops ({radius:.3f} m)"
+    assert rr.max() < 0.25
+    assert x[:, 1].min() > 0.0 and x[:, 1].max() < 8 * R, "a puddle lies on the table"
+    # at r = 3 mm a puddle of this volume is one particle layer thick; it stays one sheet
+    # of particles within each other's support (4 r), not scattered drops
+    pairs = cKDTree(x).sparse_distance_matrix(cKDTree(x), 4 * R)
+    _, labels = connected_components(pairs, directed=False)
+    assert np.bincount(labels).max() >= 0.8 * len(x), "cohesion holds the layer together"
+    assert s.leak_counts()["floor_corrections"] == 0
