@@ -233,22 +233,7 @@ class KinematicBodies:
         (distance +1 m off the grid)."""
         ph = ti.Vector([x[0], x[1], x[2], 1.0])
         p = (self.inv_pose[b] @ ph).xyz
-        out = ti.Vector([1.0, 0.0, 1.0, 0.0])
-        off = self.sdf_offset[b]
-        if off >= 0:
-            n = self.sdf_dims[b]
-            g = (p - self.sdf_origin[b]) / self.sdf_pitch[b]
-            if (g >= 0.0).all() and (g <= ti.cast(n - 1, ti.f32)).all():
-                gi = ti.min(ti.cast(ti.floor(g), ti.i32), n - 2)
-                f = g - ti.cast(gi, ti.f32)
-                acc = ti.Vector([0.0, 0.0, 0.0, 0.0])
-                for dx, dy, dz in ti.static(ti.ndrange(2, 2, 2)):
-                    w = ((dx * f[0] + (1 - dx) * (1.0 - f[0]))
-                         * (dy * f[1] + (1 - dy) * (1.0 - f[1]))
-                         * (dz * f[2] + (1 - dz) * (1.0 - f[2])))
-                    idx = off + ((gi[0] + dx) * n[1] + gi[1] + dy) * n[2] + gi[2] + dz
-                    acc += w * self.wall_values[idx]
-                out = acc
+        out = self._trilinear(self.wall_values, b, p, ti.Vector([1.0, 0.0, 1.0, 0.0]))
         grad = (self.pose[b] @ ti.Vector([out[1], out[2], out[3], 0.0])).xyz
         return out[0], grad
 
@@ -261,7 +246,13 @@ class KinematicBodies:
     @ti.func
     def sdf_at(self, b, p):
         """Signed distance (m) from local point p to body b's wall material; +1 off the grid."""
-        d = 1.0
+        return self._trilinear(self.sdf_values, b, p, 1.0)
+
+    @ti.func
+    def _trilinear(self, values: ti.template(), b, p, outside):
+        """Trilinear interpolation of ``values`` (laid out like body b's SDF grid) at local
+        point p; ``outside`` off the grid or for a body without a grid."""
+        out = outside
         off = self.sdf_offset[b]
         if off >= 0:
             n = self.sdf_dims[b]
@@ -269,15 +260,15 @@ class KinematicBodies:
             if (g >= 0.0).all() and (g <= ti.cast(n - 1, ti.f32)).all():
                 gi = ti.min(ti.cast(ti.floor(g), ti.i32), n - 2)
                 f = g - ti.cast(gi, ti.f32)
-                acc = 0.0
+                acc = outside * 0.0
                 for dx, dy, dz in ti.static(ti.ndrange(2, 2, 2)):
                     w = ((dx * f[0] + (1 - dx) * (1.0 - f[0]))
                          * (dy * f[1] + (1 - dy) * (1.0 - f[1]))
                          * (dz * f[2] + (1 - dz) * (1.0 - f[2])))
                     idx = off + ((gi[0] + dx) * n[1] + gi[1] + dy) * n[2] + gi[2] + dz
-                    acc += w * self.sdf_values[idx]
-                d = acc
-        return d
+                    acc += w * values[idx]
+                out = acc
+        return out
 
     @ti.func
     def sdf_normal(self, b, p):

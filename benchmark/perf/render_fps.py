@@ -29,7 +29,7 @@ def _frames(num_frames: int, wanted: int) -> list[int]:
 
 def measure(
     width: int, height: int, particles: int, frames: int, seed: int, antialias: str = "edges",
-    cell_scale: float = 1.0, track: Path | None = None,
+    cell_scale: float | None = None, track: Path | None = None,
 ) -> dict:
     """Render ``frames`` frames (after one warm-up frame) and return the figures."""
     from pourbench.coverage import SequenceCoverage
@@ -49,7 +49,8 @@ def measure(
         header, positions = reader.header, reader.positions
         todo = _frames(header.num_frames, frames)
         warm = todo[len(todo) // 2]
-    settings = RenderSettings(width=width, height=height, surface={"cell_scale": cell_scale})
+    surface = {} if cell_scale is None else {"cell_scale": cell_scale}
+    settings = RenderSettings(width=width, height=height, surface=surface)
     variant = sample_variant(settings, seed)
     cov = SequenceCoverage()
     fallback_particles = 0
@@ -73,7 +74,7 @@ def measure(
     return {
         "source": str(track) if track else "synthetic", "width": width, "height": height,
         "particles": header.num_particles, "particle_radius_m": header.particle_radius,
-        "frames": n, "antialias": antialias, "cell_scale": cell_scale,
+        "frames": n, "antialias": antialias, "cell_scale": settings.surface.cell_scale,
         "fps": round(n / wall, 2), "cpu_s_per_frame": round(cpu / n, 4),
         "ms_per_frame_by_stage": stages, "liquid_look": variant.liquid.look,
         "coverage_before_fallback": round(before, 5), "coverage": round(cov.fraction, 5),
@@ -95,7 +96,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="particle track (.h5, `pourbench simulate`) instead of a synthetic pour")
     p.add_argument("--antialias", choices=["msaa", "edges", "none"], default="edges",
                    help="colour pass anti-aliasing (see TrackRenderer)")
-    p.add_argument("--cell-scale", type=float, default=1.0, help="surface grid cell / diameter")
+    p.add_argument("--cell-scale", type=float, default=None,
+                   help="surface grid cell / diameter (default: the render settings' default)")
     a = p.parse_args(argv)
     figures = measure(a.width, a.height, a.particles, a.frames, a.seed,
                       antialias=a.antialias, cell_scale=a.cell_scale, track=a.track)
