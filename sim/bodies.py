@@ -122,7 +122,6 @@ class KinematicBodies:
         self.has_table = table_y is not None
         self.table_y = float(table_y) if table_y is not None else 0.0
         prof: WallProfile = wall_profile(kernel, particle_radius)
-        self.profile = prof
         self.prof_d0, self.prof_step, self.prof_n = prof.d0, prof.step, len(prof.density)
         self.prof = ti.Vector.field(3, ti.f32, self.prof_n)
         self.prof.from_numpy(np.stack([prof.density, prof.slope, prof.adhesion], 1)

@@ -304,6 +304,7 @@ class DFSPHSolver:
 
     @ti.func
     def _wall_velocity(self, b, xi):
+        """Velocity of wall b at world point xi (the table, the last slot, stands still)."""
         v = ti.Vector([0.0, 0.0, 0.0])
         if b < self.num_walls - 1:
             ph = ti.Vector([xi[0], xi[1], xi[2], 1.0])
@@ -502,11 +503,6 @@ class DFSPHSolver:
                     j = self.grid.boundary_nb[i, k]
                     w = self.bodies.volume[j] * self.kernel_w((xi - self.bodies.x[j]).norm())
                     acc += w * (self.bodies.v[j] - vi)
-                if ti.static(self.has_walls):
-                    for b in range(self.num_walls):
-                        fw = self.wall_f[i, b]
-                        if fw > 0.0:
-                            acc += fw * (self._wall_velocity(b, xi) - vi)
                 dv += c * acc
             else:
                 lap = ti.Vector([0.0, 0.0, 0.0])
@@ -523,12 +519,16 @@ class DFSPHSolver:
                 dv += dt * 10.0 * self.nu * lap
             if ti.static(self.use_tension):
                 dv += dt * self._surface_tension(i)
-            if ti.static(self.has_walls and self.wall_friction > 0.0):
+            if ti.static(self.has_walls):
+                # walls given by signed distance: XSPH towards their velocity, and their drag
                 for b in range(self.num_walls):
                     fw = self.wall_f[i, b]
                     if fw > 0.0:
-                        rate = ti.min(dt * self.wall_friction * ti.min(fw, 1.0), 1.0)
-                        dv += rate * (self._wall_velocity(b, xi) - vi)
+                        rel = self._wall_velocity(b, xi) - vi
+                        if ti.static(self.use_xsph):
+                            dv += self.xsph * fw * rel
+                        if ti.static(self.wall_friction > 0.0):
+                            dv += ti.min(dt * self.wall_friction * ti.min(fw, 1.0), 1.0) * rel
             self.v_tmp[i] = vi + dv
         for i in self.x:
             self.v[i] = self.v_tmp[i]
