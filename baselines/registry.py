@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pourbench.errors import PourbenchError
+from pourbench.core.errors import PourbenchError
 
 #: name -> model class, filled by ``@register`` when the model modules are imported.
 MODELS: dict[str, type] = {}

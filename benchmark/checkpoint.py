@@ -21,8 +21,8 @@ from typing import Any
 
 import torch
 
-from pourbench.atomic import atomic_path
-from pourbench.errors import PourbenchError
+from pourbench.core.atomic import atomic_path
+from pourbench.core.errors import PourbenchError
 
 FORMAT = "pourbench-checkpoint"
 FORMAT_VERSION = 1

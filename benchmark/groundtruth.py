@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pourbench.atomic import is_temporary
+from pourbench.core.atomic import is_temporary
+from pourbench.core.errors import PourbenchError
 from pourbench.datasets.sequence import SequenceReader
-from pourbench.errors import PourbenchError
 
 #: Task name -> mask dataset in a sequence file.
 TASK_TARGETS = {"detection": "mask/visible", "tracking": "mask/full"}

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from pourbench.atomic import write_text_atomic
 from pourbench.benchmark.score import RESULTS_FORMAT
-from pourbench.errors import PourbenchError
+from pourbench.core.atomic import write_text_atomic
+from pourbench.core.errors import PourbenchError
 
 log = logging.getLogger(__name__)
 

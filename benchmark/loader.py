@@ -27,9 +27,9 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from pourbench.atomic import is_temporary
+from pourbench.core.atomic import is_temporary
+from pourbench.core.errors import PourbenchError
 from pourbench.datasets.sequence import SequenceReader
-from pourbench.errors import PourbenchError
 
 log = logging.getLogger(__name__)
 

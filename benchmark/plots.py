@@ -9,8 +9,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from pourbench.atomic import atomic_path
 from pourbench.benchmark.metrics import THRESHOLD, PRCurve
+from pourbench.core.atomic import atomic_path
 
 
 def plot_pr_curves(

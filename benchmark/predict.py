@@ -27,14 +27,14 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from pourbench import __version__
-from pourbench.atomic import atomic_path
 from pourbench.baselines import model_from_config
 from pourbench.benchmark.checkpoint import load_checkpoint
 from pourbench.benchmark.inference import input_chunks, stream_logits
 from pourbench.benchmark.loader import sequence_files
 from pourbench.benchmark.train import TARGET_TASK, select_device
+from pourbench.core.atomic import atomic_path
+from pourbench.core.errors import PourbenchError
 from pourbench.datasets.sequence import SequenceReader
-from pourbench.errors import PourbenchError
 
 log = logging.getLogger(__name__)
 

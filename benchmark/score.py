@@ -31,7 +31,6 @@ from typing import Any
 from tqdm import tqdm
 
 from pourbench import __version__
-from pourbench.atomic import write_text_atomic
 from pourbench.benchmark.groundtruth import TASK_TARGETS, GroundTruth, target_of
 from pourbench.benchmark.metrics import (
     METRIC_NAMES,
@@ -52,7 +51,8 @@ from pourbench.benchmark.submission import (
     frames_per_chunk,
     validate_submission,
 )
-from pourbench.errors import PourbenchError
+from pourbench.core.atomic import write_text_atomic
+from pourbench.core.errors import PourbenchError
 
 log = logging.getLogger(__name__)
 

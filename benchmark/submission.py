@@ -27,7 +27,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from pourbench.errors import PourbenchError
+from pourbench.core.errors import PourbenchError
 
 TASKS = ("detection", "tracking")
 ALLOWED_DTYPES = "float16, uint8"

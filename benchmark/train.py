@@ -36,7 +36,6 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from pourbench.atomic import write_text_atomic
 from pourbench.baselines import MODELS, SegmentationModel, build_model
 from pourbench.benchmark import distributed
 from pourbench.benchmark.checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
@@ -48,8 +47,9 @@ from pourbench.benchmark.loader import (
     resize_targets,
     sequence_files,
 )
+from pourbench.core.atomic import write_text_atomic
+from pourbench.core.errors import PourbenchError
 from pourbench.datasets.sequence import SequenceReader
-from pourbench.errors import PourbenchError
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import os
 import sys
 
 from pourbench.benchmark.train import TASK_TARGETS, train_command
-from pourbench.errors import PourbenchError
+from pourbench.core.errors import PourbenchError
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,8 +14,8 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from pourbench.core.errors import PourbenchError
 from pourbench.datasets.task import run_scenario
-from pourbench.errors import PourbenchError
 
 log = logging.getLogger(__name__)
 

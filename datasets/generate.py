@@ -16,14 +16,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from pourbench.atomic import write_text_atomic
-from pourbench.coverage import MIN_COVERAGE, SequenceCoverage
+from pourbench.core.atomic import write_text_atomic
+from pourbench.core.coverage import MIN_COVERAGE, SequenceCoverage
+from pourbench.core.errors import PourbenchError
 from pourbench.datasets import executors
 from pourbench.datasets.manifest import Failure, Manifest, SequenceEntry
 from pourbench.datasets.recipe import Recipe
 from pourbench.datasets.task import RECORDS, REJECTED, ScenarioRecord, load_record
 from pourbench.datasets.validate import percent
-from pourbench.errors import PourbenchError
 
 log = logging.getLogger(__name__)
 RECIPE_COPY = "recipe.json"

@@ -2,7 +2,7 @@
 
 ``DIR/manifest.json`` is rewritten atomically after every finished sequence, so it always
 describes exactly the complete files on disk; a failed scenario is listed with its reason.
-Each sequence carries its label coverage (``pourbench.coverage``) as the generator measured
+Each sequence carries its label coverage (``pourbench.core.coverage``) as the generator measured
 it; a scenario whose labels broke the invariant is a failure listing the rejected sequences.
 """
 
@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from pourbench import __version__
-from pourbench.atomic import write_text_atomic
-from pourbench.coverage import SequenceCoverage
+from pourbench.core.atomic import write_text_atomic
+from pourbench.core.coverage import SequenceCoverage
+from pourbench.core.errors import PourbenchError
 from pourbench.datasets.schema import SCHEMA_VERSION
-from pourbench.errors import PourbenchError
 
 MANIFEST_NAME = "manifest.json"
 SPLITS = ("train", "val", "test")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from pourbench.errors import PourbenchError
+from pourbench.core.errors import PourbenchError
 
 
 def sim_settings_model() -> type[BaseModel]:

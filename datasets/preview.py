@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pourbench.atomic import is_temporary
+from pourbench.core.atomic import is_temporary
+from pourbench.core.errors import PourbenchError
 from pourbench.datasets.sequence import SequenceReader
-from pourbench.errors import PourbenchError
 from pourbench.render.preview import animate, contact_sheet, grid_of_sequences
 
 PANELS = ("rgb", "thermal", "mask/visible", "mask/full")

@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from pourbench.errors import PourbenchError, describe_validation_error
-from pourbench.tomlfile import read_toml
+from pourbench.core.errors import PourbenchError, describe_validation_error
+from pourbench.core.tomlfile import read_toml
 
 Range = Annotated[
     tuple[float, float], Field(description="[low, high] inclusive; low == high fixes the value")

@@ -3,7 +3,7 @@
 The single path from a simulated pour to a sequence file, used by ``pourbench render``
 and by the dataset generator. Frames stream from the renderer into the writer, so memory
 does not grow with the number of frames. The labels are measured against the simulation as
-they stream (``pourbench.coverage``) and the sum is stored in the file (``label_coverage``).
+they stream (``pourbench.core.coverage``) and the sum is stored in the file (``label_coverage``).
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from pourbench.coverage import FrameCoverage, SequenceCoverage, frame_coverage
+from pourbench.core.coverage import FrameCoverage, SequenceCoverage, frame_coverage
+from pourbench.core.track import TrackReader
 from pourbench.datasets.sequence import SequenceWriter
 from pourbench.datasets.validate import COVERAGE_ATTR, coverage_problems
 from pourbench.render import RenderVariant, TrackRenderer
 from pourbench.render.variant import RenderSettings, sample_variant
-from pourbench.track import TrackReader
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pourbench.errors import PourbenchError
+from pourbench.core.errors import PourbenchError
+from pourbench.core.tomlfile import read_toml
 from pourbench.sim.scenario import Scenario, load_scenario
-from pourbench.tomlfile import read_toml
 
 
 def scenario_from_file(path: str | Path, index: int = 0) -> Scenario:

@@ -64,7 +64,7 @@ REQUIRED_ATTRS = (
 #: Optional root attributes: files without them stay valid (older writers did not set them).
 #: ``label_coverage``: the ground-truth invariant as the generator measured it, JSON
 #: ``{"in_view", "covered", "fraction", "frames", "empty_frames"}``
-#: (``pourbench.coverage.SequenceCoverage.as_dict``).
+#: (``pourbench.core.coverage.SequenceCoverage.as_dict``).
 OPTIONAL_ATTRS = ("label_coverage",)
 JSON_ATTRS = ("recipe", "scenario", "render_variant", "label_coverage")
 

@@ -18,7 +18,8 @@ import h5py
 import numpy as np
 
 from pourbench import __version__
-from pourbench.atomic import atomic_path
+from pourbench.core.atomic import atomic_path
+from pourbench.core.errors import PourbenchError
 from pourbench.datasets.schema import (
     COMPRESSION,
     COMPRESSION_LEVEL,
@@ -27,7 +28,6 @@ from pourbench.datasets.schema import (
     PER_FRAME_ARRAYS,
     SCHEMA_VERSION,
 )
-from pourbench.errors import PourbenchError
 
 
 class SequenceWriter:

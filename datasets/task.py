@@ -4,7 +4,7 @@ A task is self-contained and idempotent: it skips what is already complete on di
 rerun after a crash, a Ctrl-C or a SIGKILL redoes only what is missing. It runs the same
 in the parent process, in a local worker process or as a Ray task.
 
-Labels are checked against the simulation for every sequence (``pourbench.coverage``). A
+Labels are checked against the simulation for every sequence (``pourbench.core.coverage``). A
 scenario with a sequence below ``MIN_COVERAGE``, or with a frame whose ``mask/full`` is empty
 while water is in view, fails: its sequences leave the split folders for ``DIR/rejected/``
 (kept for inspection, outside the dataset) and the record names them with their figures, so
@@ -21,8 +21,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pourbench.atomic import TMP_MARK, write_text_atomic
-from pourbench.coverage import SequenceCoverage
+from pourbench.core.atomic import TMP_MARK, write_text_atomic
+from pourbench.core.coverage import SequenceCoverage
+from pourbench.core.track import is_complete_track
 from pourbench.datasets.manifest import SequenceEntry, sha256_of
 from pourbench.datasets.recipe import parse_recipe
 from pourbench.datasets.sampler import (
@@ -33,7 +34,6 @@ from pourbench.datasets.sampler import (
     variant_seed,
 )
 from pourbench.sim.scenario import Scenario
-from pourbench.track import is_complete_track
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Each problem is one line ``file: dataset: problem``. A file is checked frame by 
 memory does not grow with its length.
 
 Where the particle tracks are at hand (``DIR/sims/``), the labels are checked against the
-simulation (``pourbench.coverage``): the share of in-view particle centres that lie in
+simulation (``pourbench.core.coverage``): the share of in-view particle centres that lie in
 ``mask/full`` (+-1 px) must reach ``MIN_COVERAGE``, no frame with water in view may have an
 empty ``mask/full``, and the figures recorded by the generator (``label_coverage`` attribute,
 manifest entry) must equal the recomputed ones.
@@ -20,8 +20,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from pourbench.atomic import is_temporary
-from pourbench.coverage import MIN_COVERAGE, SequenceCoverage, frame_coverage
+from pourbench.core.atomic import is_temporary
+from pourbench.core.coverage import MIN_COVERAGE, SequenceCoverage, frame_coverage
+from pourbench.core.errors import PourbenchError
+from pourbench.core.track import TrackReader
 from pourbench.datasets.manifest import MANIFEST_NAME, SPLITS, Manifest, sha256_of
 from pourbench.datasets.schema import (
     FRAME_FIELDS,
@@ -31,8 +33,6 @@ from pourbench.datasets.schema import (
     SCHEMA_VERSION,
     VOLUME_REL_TOL,
 )
-from pourbench.errors import PourbenchError
-from pourbench.track import TrackReader
 
 SIMS = "sims"
 COVERAGE_ATTR = "label_coverage"

@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 
 from pourbench import __version__
-from pourbench.errors import PourbenchError
+from pourbench.core.errors import PourbenchError
 
 app = typer.Typer(
     add_completion=False,
@@ -61,7 +61,7 @@ def validate(
 
     Where the particle tracks are at hand (DIR/sims/), the labels are checked against the
     simulation too, and the dataset's label coverage is printed."""
-    from pourbench.coverage import MIN_COVERAGE
+    from pourbench.core.coverage import MIN_COVERAGE
     from pourbench.datasets.validate import percent, validate_report
 
     report = validate_report(path, checksums=not no_checksums)

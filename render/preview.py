@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pourbench.atomic import atomic_path
-from pourbench.errors import PourbenchError
+from pourbench.core.atomic import atomic_path
+from pourbench.core.errors import PourbenchError
 
 VISIBLE_COLOR = np.array([40, 230, 80], np.float32)  # green
 FULL_COLOR = np.array([230, 40, 200], np.float32)  # magenta

@@ -7,7 +7,7 @@ poses are set, and three pyrender passes run on one reused offscreen renderer:
 2. colour (lit, textured, alpha-blended glass and liquid) -> ``rgb``;
 3. flat segmentation of everything but the liquid -> front-most solid label and its depth.
 
-Between 1 and 2 the labels are checked against the simulation (``pourbench.coverage``): every
+Between 1 and 2 the labels are checked against the simulation (``pourbench.core.coverage``): every
 particle centre that projects into the image must lie in ``mask/full`` within +-1 px. Particles
 that do not (a thin sheet seen edge-on, a filament between pixel centres) get a sphere of at
 least ``SurfaceSettings.min_sphere_px`` on screen and pass 1 is run again (growing the spheres
@@ -29,7 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyrender
 
-from pourbench.coverage import FrameCoverage, uncovered
+from pourbench.core.coverage import FrameCoverage, uncovered
+from pourbench.core.track import TrackHeader
 from pourbench.render.post import refract_liquid, smooth_silhouettes
 from pourbench.render.scene import PourScene
 from pourbench.render.surface import (
@@ -45,7 +46,6 @@ from pourbench.render.thermal import (
     thermal_sensor,
 )
 from pourbench.render.variant import RenderVariant, SurfaceSettings
-from pourbench.track import TrackHeader
 
 log = logging.getLogger(__name__)
 

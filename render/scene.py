@@ -12,11 +12,11 @@ import numpy as np
 import pyrender
 import trimesh
 
+from pourbench.core.track import TrackHeader
 from pourbench.render.surface import SurfaceMesh
 from pourbench.render.textures import make_texture
 from pourbench.render.thermal import LABEL_BACKGROUND, LABEL_CONTAINER0, LABEL_TABLE
 from pourbench.render.variant import ContainerLook, RenderVariant, TextureSpec
-from pourbench.track import TrackHeader
 
 Z_NEAR, Z_FAR = 0.05, 30.0
 TABLE_SIZE_M = 4.0

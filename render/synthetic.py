@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import trimesh
 
-from pourbench.track import ContainerMesh, TrackHeader
+from pourbench.core.track import ContainerMesh, TrackHeader
 
 
 def vessel_mesh(

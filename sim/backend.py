@@ -23,7 +23,7 @@ def init_taichi(arch: str = "auto", threads: int | None = None) -> str:
     """
     import taichi as ti
 
-    from pourbench.errors import PourbenchError
+    from pourbench.core.errors import PourbenchError
 
     if arch not in ARCHES:
         raise PourbenchError(f"arch={arch!r} is not allowed; use one of {', '.join(ARCHES)}")

@@ -21,7 +21,7 @@ from matplotlib.path import Path as PolyPath
 from scipy import ndimage
 from scipy.spatial import ConvexHull
 
-from pourbench.errors import PourbenchError
+from pourbench.core.errors import PourbenchError
 from pourbench.sim.scenario import ContainerSpec
 
 logger = logging.getLogger(__name__)

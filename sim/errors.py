@@ -1,6 +1,6 @@
 """Simulator errors."""
 
-from pourbench.errors import PourbenchError
+from pourbench.core.errors import PourbenchError
 
 
 class SimulationUnstable(PourbenchError):

@@ -104,7 +104,7 @@ def build_scene(scenario: Scenario) -> PourScene:
                                 sdf_wall=s.boundary == "sdf"))
     local = fill_lattice(src, r, scenario.fill_fraction)
     if len(local) == 0:
-        from pourbench.errors import PourbenchError
+        from pourbench.core.errors import PourbenchError
 
         raise PourbenchError(
             f"particle_radius={r} is too coarse to fill the source; use a smaller radius"
@@ -179,8 +179,8 @@ def simulate_pour(scenario: Scenario, out_path: str | Path, *, arch: str = "auto
     Raises:
         SimulationUnstable: NaN, runaway speed or leakage; retry with a smaller dt_scale.
     """
+    from pourbench.core.track import ContainerMesh, TrackHeader, TrackWriter
     from pourbench.sim.backend import init_taichi
-    from pourbench.track import ContainerMesh, TrackHeader, TrackWriter
 
     arch_used = init_taichi(arch, threads)
     t_wall = time.perf_counter()

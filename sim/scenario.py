@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pourbench.errors import PourbenchError, describe_validation_error
-from pourbench.tomlfile import read_toml
+from pourbench.core.errors import PourbenchError, describe_validation_error
+from pourbench.core.tomlfile import read_toml
 
 Shape = Literal["cup", "mug", "glass", "bottle", "bowl", "dish", "pot", "mesh"]
 BowlProfile = Literal["hemisphere", "cone", "flat"]

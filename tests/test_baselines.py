@@ -19,7 +19,7 @@ from pourbench.baselines import (
 )
 from pourbench.benchmark.loader import normalise_frames
 from pourbench.benchmark.synthetic import synthetic_sequence
-from pourbench.errors import PourbenchError
+from pourbench.core.errors import PourbenchError
 
 
 def frames(b=2, t=3, c=3, h=24, w=32, seed=0):

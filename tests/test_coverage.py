@@ -1,11 +1,11 @@
-"""`pourbench.coverage`: the ground-truth invariant on hand-worked cameras and points."""
+"""`pourbench.core.coverage`: the ground-truth invariant on hand-worked cameras and points."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from pourbench.coverage import (
+from pourbench.core.coverage import (
     MIN_COVERAGE,
     Z_MIN_M,
     FrameCoverage,

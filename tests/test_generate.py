@@ -15,12 +15,12 @@ import h5py
 import numpy as np
 import pytest
 
+from pourbench.core.errors import PourbenchError
 from pourbench.datasets import executors
 from pourbench.datasets.generate import generate, generate_command
 from pourbench.datasets.manifest import Manifest
 from pourbench.datasets.recipe import load_recipe
 from pourbench.datasets.validate import validate_folder
-from pourbench.errors import PourbenchError
 
 
 def _checksums(folder: Path) -> dict[str, str]:

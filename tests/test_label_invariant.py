@@ -12,11 +12,11 @@ import h5py
 import numpy as np
 import pytest
 
-from pourbench.coverage import MIN_COVERAGE, SequenceCoverage, frame_coverage
+from pourbench.core.coverage import MIN_COVERAGE, SequenceCoverage, frame_coverage
+from pourbench.core.track import TrackReader
 from pourbench.datasets.generate import generate
 from pourbench.datasets.manifest import SPLITS, Manifest
 from pourbench.datasets.recipe import load_recipe
-from pourbench.track import TrackReader
 
 COUNTS = ("in_view", "covered", "frames", "empty_frames")
 

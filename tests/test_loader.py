@@ -14,8 +14,8 @@ from pourbench.benchmark.loader import (
     normalise_frames,
 )
 from pourbench.benchmark.synthetic import synthetic_sequence, write_synthetic_dataset
+from pourbench.core.errors import PourbenchError
 from pourbench.datasets.sequence import write_sequence
-from pourbench.errors import PourbenchError
 
 ATTRS = {"seed": 0, "fps": 30.0, "recipe": {}, "scenario": {}, "render_variant": {}, "sim_id": "s"}
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pourbench.benchmark.perf import peer_splishsplash as peer
-from pourbench.errors import PourbenchError
+from pourbench.core.errors import PourbenchError
 
 A = peer.MARTIN_MOYCE_A
 

@@ -10,7 +10,7 @@ import torch
 from pourbench.benchmark.predict import predict, predict_command
 from pourbench.benchmark.synthetic import write_synthetic_dataset
 from pourbench.benchmark.train import train
-from pourbench.errors import PourbenchError
+from pourbench.core.errors import PourbenchError
 
 TINY = dict(epochs=1, clip_len=4, batch_size=2, progress=False, width=0.5)
 

@@ -8,8 +8,8 @@ import tomllib
 
 import pytest
 
+from pourbench.core.errors import PourbenchError
 from pourbench.datasets.recipe import builtin_recipes, load_recipe, parse_recipe
-from pourbench.errors import PourbenchError
 
 
 def _tiny() -> dict:

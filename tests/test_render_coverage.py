@@ -14,7 +14,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from pourbench.coverage import frame_coverage
+from pourbench.core.coverage import frame_coverage
 from pourbench.render import RenderSettings, TrackRenderer, sample_variant
 from pourbench.render.synthetic import synthetic_pour
 

@@ -12,9 +12,9 @@ import pytest
 import trimesh
 from scipy import ndimage
 
+from pourbench.core.track import ContainerMesh, TrackHeader
 from pourbench.render import FramePasses, RenderSettings, TrackRenderer, sample_variant
 from pourbench.render.variant import CameraVariant
-from pourbench.track import ContainerMesh, TrackHeader
 
 W, H = 160, 120
 R = 0.002  # particle radius, m
@@ -198,8 +198,8 @@ def test_closing_one_renderer_leaves_the_others_working(renderer):
 
 
 def test_renders_a_track_file_through_the_reader(tmp_path, renderer):
+    from pourbench.core.track import TrackReader, TrackWriter
     from pourbench.render.synthetic import synthetic_pour
-    from pourbench.track import TrackReader, TrackWriter
 
     header, positions = synthetic_pour(num_frames=2, num_particles=3000, particle_radius=0.002)
     path = tmp_path / "sim.h5"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pourbench.errors import PourbenchError
+from pourbench.core.errors import PourbenchError
 from pourbench.render.preview import animate, contact_sheet, grid_of_sequences
 
 

@@ -10,7 +10,7 @@ from pourbench.benchmark import submission
 from pourbench.benchmark.score import score
 from pourbench.benchmark.score_fixtures import write_mask_sequence, write_predictions
 from pourbench.benchmark.submission import file_sha256
-from pourbench.errors import PourbenchError
+from pourbench.core.errors import PourbenchError
 
 
 def masks():

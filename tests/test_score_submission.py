@@ -7,7 +7,7 @@ import pytest
 from pourbench.benchmark.score import score
 from pourbench.benchmark.score_fixtures import write_mask_sequence, write_predictions
 from pourbench.benchmark.submission import validate_submission
-from pourbench.errors import PourbenchError
+from pourbench.core.errors import PourbenchError
 
 SHAPES = {"seq_000000": (2, 3, 4), "seq_000001": (1, 3, 4)}
 

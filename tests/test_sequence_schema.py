@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from conftest import K_TEST, sequence_attrs, synthetic_frames
 
+from pourbench.core.errors import PourbenchError
 from pourbench.datasets.schema import FRAME_FIELDS
 from pourbench.datasets.sequence import SequenceReader, SequenceWriter, write_sequence
 from pourbench.datasets.validate import validate_file
-from pourbench.errors import PourbenchError
 
 
 def test_round_trip_every_dataset_and_attr(sequence_file):

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
+from pourbench.core.track import TrackReader
 from pourbench.sim import PRESETS, Scenario, SimulationUnstable, simulate_pour
-from pourbench.track import TrackReader
 
 
 def _check_track(path, scenario: Scenario, result):
@@ -53,7 +53,7 @@ def test_tiny_pour_conserves_and_pours(tmp_path):
 
 
 def test_unstable_error_is_a_pourbench_error():
-    from pourbench.errors import PourbenchError
+    from pourbench.core.errors import PourbenchError
 
     assert issubclass(SimulationUnstable, PourbenchError)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pourbench.errors import PourbenchError
+from pourbench.core.errors import PourbenchError
 from pourbench.sim import PRESETS, ContainerSpec, PourMotion, Scenario, load_scenario
 from pourbench.sim.motion import tilt_angle, tilting_pose
 

@@ -22,8 +22,8 @@ from pourbench.benchmark.train import (
     train,
     train_command,
 )
+from pourbench.core.errors import PourbenchError
 from pourbench.datasets.sequence import SequenceReader
-from pourbench.errors import PourbenchError
 
 TINY = dict(clip_len=4, batch_size=2, progress=False, width=0.5)
 

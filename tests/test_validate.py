@@ -179,8 +179,8 @@ def tiny_copy(tiny_reference, tmp_path):
 
 def _wettest_frame(root, seq):
     """(sequence path, frame with the most in-view particle centres, how many)."""
-    from pourbench.coverage import project
-    from pourbench.track import TrackReader
+    from pourbench.core.coverage import project
+    from pourbench.core.track import TrackReader
 
     path = root / seq.path
     with h5py.File(path) as h, TrackReader(root / "sims" / f"{seq.sim_id}.h5") as track:

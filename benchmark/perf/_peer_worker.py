@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from pourbench.atomic import write_text_atomic
+from pourbench.core.atomic import write_text_atomic
 
 log = logging.getLogger("pourbench.benchmark.perf.peer_worker")
 

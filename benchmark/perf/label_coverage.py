@@ -3,7 +3,7 @@
 Run: ``python -m pourbench.benchmark.perf.label_coverage DIR [--out coverage.json]``.
 Recomputes, from the particle tracks in ``DIR/sims/`` and each sequence's stored
 ``mask/full``, ``camera/K`` and ``camera/pose`` (frame by frame), the share of in-view
-particle centres that lie in ``mask/full`` within +-1 px (``pourbench.coverage``), ignoring
+particle centres that lie in ``mask/full`` within +-1 px (``pourbench.core.coverage``), ignoring
 the figures the generator recorded. Prints JSON: the overall fraction, the fraction per
 split, the frames with water in view and an empty mask, and the 5 worst sequences.
 """
@@ -16,11 +16,11 @@ import sys
 import time
 from pathlib import Path
 
-from pourbench.atomic import is_temporary
-from pourbench.coverage import MIN_COVERAGE, SequenceCoverage
+from pourbench.core.atomic import is_temporary
+from pourbench.core.coverage import MIN_COVERAGE, SequenceCoverage
+from pourbench.core.errors import PourbenchError
 from pourbench.datasets.manifest import SPLITS
 from pourbench.datasets.validate import SIMS, merge_coverage, sequence_coverage
-from pourbench.errors import PourbenchError
 
 WORST = 5
 

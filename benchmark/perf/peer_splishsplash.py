@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from pourbench.errors import PourbenchError
+from pourbench.core.errors import PourbenchError
 
 log = logging.getLogger(__name__)
 
@@ -468,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
                 summary[key] = f"n/a: {e}"
     print(json.dumps(summary))
     if args.out is not None:
-        from pourbench.atomic import write_text_atomic
+        from pourbench.core.atomic import write_text_atomic
 
         payload = asdict(result)
         for key in ("T", "Z", "Z_p995"):

@@ -32,7 +32,7 @@ def measure(
     cell_scale: float | None = None, track: Path | None = None,
 ) -> dict:
     """Render ``frames`` frames (after one warm-up frame) and return the figures."""
-    from pourbench.coverage import SequenceCoverage
+    from pourbench.core.coverage import SequenceCoverage
     from pourbench.render import RenderSettings, TrackRenderer, sample_variant
 
     reader = None
@@ -43,7 +43,7 @@ def measure(
                                            seed=seed)
         warm, todo = 0, list(range(1, frames + 1))
     else:
-        from pourbench.track import TrackReader
+        from pourbench.core.track import TrackReader
 
         reader = TrackReader(track)
         header, positions = reader.header, reader.positions

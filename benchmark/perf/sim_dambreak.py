@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"ratio ours/peer {ours.particle_steps_per_s / p_rate:.2f}   "
               f"front RMS difference ours vs peer {100 * diff:.1f} %")
     if args.json:
-        from pourbench.atomic import write_text_atomic
+        from pourbench.core.atomic import write_text_atomic
 
         write_text_atomic(args.json, json.dumps(out, indent=2))
     return out

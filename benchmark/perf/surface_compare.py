@@ -107,7 +107,7 @@ def _frames(num_frames: int, wanted: int) -> list[int]:
 def compare(track: Path | None, frames: int, width: int, height: int, seed: int,
             png: Path | None = None, look_frames: int = 3) -> dict:
     """Render ``frames`` frames with every method; return the figures per method."""
-    from pourbench.coverage import SequenceCoverage
+    from pourbench.core.coverage import SequenceCoverage
     from pourbench.render import RenderSettings, TrackRenderer, sample_variant
 
     reader = None
@@ -117,7 +117,7 @@ def compare(track: Path | None, frames: int, width: int, height: int, seed: int,
         header, positions = synthetic_pour(num_frames=frames, num_particles=30_000, seed=seed)
         todo = list(range(frames))
     else:
-        from pourbench.track import TrackReader
+        from pourbench.core.track import TrackReader
 
         reader = TrackReader(track)
         header, positions = reader.header, reader.positions

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pourbench.errors import PourbenchError
+from pourbench.core.errors import PourbenchError
 
 if sys.version_info >= (3, 11):
     import tomllib

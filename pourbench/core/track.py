@@ -26,8 +26,8 @@ import h5py
 import numpy as np
 
 from pourbench import __version__
-from pourbench.atomic import atomic_path
-from pourbench.errors import PourbenchError
+from pourbench.core.atomic import atomic_path
+from pourbench.core.errors import PourbenchError
 
 VOLUME_COLUMNS = ("source", "target", "spilled")
 
