@@ -29,6 +29,7 @@ from torch.utils.data import Dataset
 
 from pourbench.core.atomic import is_temporary
 from pourbench.core.errors import PourbenchError
+from pourbench.core.splits import SPLITS, check_split
 from pourbench.datasets.sequence import SequenceReader
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,6 @@ KELVIN_AT_0C = 273.15
 
 MODALITY_CHANNELS = {"rgb": 3, "thermal": 1, "rgb+thermal": 4}
 TARGET_KEYS = {"visible": "mask/visible", "full": "mask/full"}
-SPLITS = ("train", "val", "test")
 #: Open HDF5 handles kept per process (least recently used ones are closed).
 MAX_OPEN_FILES = 64
 
@@ -67,9 +67,7 @@ def sequence_files(root_or_files: str | os.PathLike | Sequence, split: str | Non
     if isinstance(root_or_files, str | os.PathLike):
         folder = Path(root_or_files)
         if split is not None:
-            if split not in SPLITS:
-                raise PourbenchError(f"unknown split {split!r}; valid: {', '.join(SPLITS)}")
-            folder = folder / split
+            folder = folder / check_split(split)
         if not folder.is_dir():
             raise PourbenchError(f"{folder}: no such data folder")
         files = [p for p in sorted(folder.glob("seq_*.h5")) if not is_temporary(p)]

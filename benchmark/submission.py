@@ -17,7 +17,6 @@ without being followed, so a submission cannot make the scorer read other files.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ import h5py
 import numpy as np
 
 from pourbench.core.errors import PourbenchError
+from pourbench.core.hashing import file_sha256
 
 TASKS = ("detection", "tracking")
 ALLOWED_DTYPES = "float16, uint8"
@@ -52,15 +52,6 @@ class SubmissionInfo:
     num_parameters: int | None = None
     seed: int | None = None
     names: tuple[str, ...] = field(default_factory=tuple)
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """sha256 hex digest of a file's bytes (read in 1 MiB blocks)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def frames_per_chunk(height: int, width: int) -> int:

@@ -8,7 +8,6 @@ it; a scenario whose labels broke the invariant is a failure listing the rejecte
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,10 +17,9 @@ from pourbench import __version__
 from pourbench.core.atomic import write_text_atomic
 from pourbench.core.coverage import SequenceCoverage
 from pourbench.core.errors import PourbenchError
-from pourbench.datasets.schema import SCHEMA_VERSION
+from pourbench.core.schema import SCHEMA_VERSION
 
 MANIFEST_NAME = "manifest.json"
-SPLITS = ("train", "val", "test")
 
 
 @dataclass
@@ -96,12 +94,3 @@ class Manifest:
             raise PourbenchError(f"{path}: no manifest (is this a pourbench dataset?)") from e
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
             raise PourbenchError(f"{path}: corrupt manifest ({type(e).__name__}: {e})") from e
-
-
-def sha256_of(path: str | Path, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()

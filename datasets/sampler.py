@@ -11,11 +11,11 @@ import itertools
 
 import numpy as np
 
+from pourbench.core.splits import SPLITS
 from pourbench.datasets.recipe import Recipe
 from pourbench.render.variant import RenderSettings, RenderVariant, sample_variant
 from pourbench.sim.scenario import PRESETS, LiquidSpec, PourMotion, Scenario, SolverSettings
 
-SPLIT_ORDER = ("train", "val", "test")
 # Stream tags keep the scenario, split and variant random streams independent.
 _SCENARIO, _SPLIT, _VARIANT = 1, 2, 3
 MAX_SEED = 2**31 - 1
@@ -45,7 +45,7 @@ def scenario_split(recipe: Recipe, index: int) -> str:
     rank = int(np.flatnonzero(_rng(recipe, _SPLIT).permutation(n) == index)[0])
     f = recipe.dataset.splits
     bounds = np.round(np.cumsum([f.train, f.val, f.test]) * n)
-    return SPLIT_ORDER[min(int(np.searchsorted(bounds, rank, side="right")), 2)]
+    return SPLITS[min(int(np.searchsorted(bounds, rank, side="right")), 2)]
 
 
 def _grid(recipe: Recipe) -> list[tuple[str, str, float, str]]:

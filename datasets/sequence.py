@@ -20,7 +20,7 @@ import numpy as np
 from pourbench import __version__
 from pourbench.core.atomic import atomic_path
 from pourbench.core.errors import PourbenchError
-from pourbench.datasets.schema import (
+from pourbench.core.schema import (
     COMPRESSION,
     COMPRESSION_LEVEL,
     FRAME_FIELDS,

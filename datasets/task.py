@@ -23,8 +23,9 @@ from typing import Any
 
 from pourbench.core.atomic import TMP_MARK, write_text_atomic
 from pourbench.core.coverage import SequenceCoverage
+from pourbench.core.hashing import file_sha256
 from pourbench.core.track import is_complete_track
-from pourbench.datasets.manifest import SequenceEntry, sha256_of
+from pourbench.datasets.manifest import SequenceEntry
 from pourbench.datasets.recipe import parse_recipe
 from pourbench.datasets.sampler import (
     sample_render_variant,
@@ -170,7 +171,7 @@ def run_scenario(recipe_data: dict[str, Any], out: str, index: int, arch: str) -
                 sim_id=sim_id(index),
                 seed=variant_seed(recipe, index, v),
                 size_bytes=path.stat().st_size,
-                sha256=sha256_of(path),
+                sha256=file_sha256(path),
                 params={
                     "scenario": scenario_json,
                     "render_variant": variant.model_dump(mode="json"),

@@ -23,9 +23,8 @@ import numpy as np
 from pourbench.core.atomic import is_temporary
 from pourbench.core.coverage import MIN_COVERAGE, SequenceCoverage, frame_coverage
 from pourbench.core.errors import PourbenchError
-from pourbench.core.track import TrackReader
-from pourbench.datasets.manifest import MANIFEST_NAME, SPLITS, Manifest, sha256_of
-from pourbench.datasets.schema import (
+from pourbench.core.hashing import file_sha256
+from pourbench.core.schema import (
     FRAME_FIELDS,
     JSON_ATTRS,
     PER_FRAME_ARRAYS,
@@ -33,6 +32,9 @@ from pourbench.datasets.schema import (
     SCHEMA_VERSION,
     VOLUME_REL_TOL,
 )
+from pourbench.core.splits import SPLITS
+from pourbench.core.track import TrackReader
+from pourbench.datasets.manifest import MANIFEST_NAME, Manifest
 
 SIMS = "sims"
 COVERAGE_ATTR = "label_coverage"
@@ -345,7 +347,7 @@ def _check_folder(folder: Path, checksums: bool) -> Validation:
         if not p.is_file():
             problems.append(f"{mpath}: {entry.name}: file {entry.path} is missing")
             continue
-        if checksums and sha256_of(p) != entry.sha256:
+        if checksums and file_sha256(p) != entry.sha256:
             problems.append(f"{p}: (file): checksum differs from {MANIFEST_NAME}")
         lines, coverage = _check_file(p, sims)
         problems.extend(lines)

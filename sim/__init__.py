@@ -8,6 +8,12 @@ Scenario models import without Taichi; the solver modules (and Taichi) load on f
 ``simulate_pour``. ``ti.init`` happens only in :func:`pourbench.sim.backend.init_taichi`.
 """
 
+import os
+
+# Taichi prints a version banner when it is imported; the simulator reports its backend in
+# its own log line (set ENABLE_TAICHI_HEADER_PRINT=1 to see the banner).
+os.environ.setdefault("ENABLE_TAICHI_HEADER_PRINT", "0")
+
 from pourbench.sim.errors import SimulationUnstable
 from pourbench.sim.scenario import (
     PRESETS,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import io
 import logging
 
 logger = logging.getLogger(__name__)
@@ -10,11 +13,30 @@ ARCHES = ("auto", "cpu", "cuda")
 _state: dict[str, object] = {}
 
 
+def cuda_driver_present() -> bool:
+    """Whether the CUDA driver library loads (checked without Taichi, so a CPU-only machine
+    gets no "libcuda.so lib not found ... falling back" noise from Taichi's own probe)."""
+    for name in ("libcuda.so.1", "libcuda.so"):
+        try:
+            ctypes.CDLL(name)
+            return True
+        except OSError:
+            continue
+    return False
+
+
+def _ti_init(ti, arch, **kwargs) -> None:
+    """``ti.init`` without its "[Taichi] Starting on arch=..." print (logged by the caller)."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        ti.init(arch=arch, **kwargs)
+
+
 def init_taichi(arch: str = "auto", threads: int | None = None) -> str:
     """Initialise Taichi once per process and return the backend in use (``"cpu"`` or ``"cuda"``).
 
     Args:
-        arch: ``"auto"`` (CUDA when present, else CPU), ``"cpu"`` or ``"cuda"``.
+        arch: ``"auto"`` (CUDA when its driver library loads, else CPU without probing),
+            ``"cpu"`` or ``"cuda"``.
         threads: CPU threads Taichi may use (None: all cores); set it so that parallel
             workers do not oversubscribe the machine.
 
@@ -38,17 +60,20 @@ def init_taichi(arch: str = "auto", threads: int | None = None) -> str:
     if threads:
         kwargs["cpu_max_num_threads"] = int(threads)
     chosen = "cpu"
+    if arch == "auto" and not cuda_driver_present():
+        logger.debug("no CUDA driver library; Taichi on CPU")
+        arch = "cpu"
     if arch in ("auto", "cuda"):
         try:
-            ti.init(arch=ti.cuda, **kwargs)  # Taichi falls back to CPU itself when CUDA is absent
+            _ti_init(ti, ti.cuda, **kwargs)  # Taichi falls back to CPU itself when CUDA is absent
             chosen = "cuda" if ti.lang.impl.current_cfg().arch == ti.cuda else "cpu"
         except Exception as e:  # noqa: BLE001 - any CUDA failure means "use the CPU"
             logger.info("CUDA unavailable (%s); using CPU", e)
-            ti.init(arch=ti.cpu, **kwargs)
+            _ti_init(ti, ti.cpu, **kwargs)
         if arch == "cuda" and chosen != "cuda":
             raise PourbenchError("arch='cuda' requested but no CUDA device is available")
     else:
-        ti.init(arch=ti.cpu, **kwargs)
+        _ti_init(ti, ti.cpu, **kwargs)
     _state.update(arch=chosen, threads=threads)
     logger.info("Taichi initialised on %s (threads=%s)", chosen, threads)
     return chosen

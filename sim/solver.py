@@ -150,6 +150,8 @@ class DFSPHSolver:
         self.use_tension = self.gamma > 0.0 or self.beta > 0.0
         self.wall_friction = float(s.wall_friction)
         self.has_walls = bodies.has_walls
+        self.timers: dict | None = None  # stage -> seconds when profiling (see ``_lap``)
+        self._lap_t = 0.0
 
     # ================================================================= recipe
     def relax(self, steps: int = 40, dt: float = 1e-3) -> None:
@@ -168,41 +170,63 @@ class DFSPHSolver:
         self.stats = StepStats()
         self._prev_dt = 0.0
 
+    def _lap(self, stage: str) -> None:
+        """Profiling (``self.timers`` is a dict): charge the time since the last lap to
+        ``stage``, after waiting for the device (``ti.sync``). A no-op when not profiling."""
+        if self.timers is None:
+            return
+        ti.sync()
+        now = time.perf_counter()
+        self.timers[stage] = self.timers.get(stage, 0.0) + now - self._lap_t
+        self._lap_t = now
+
     def step(self, dt_cap: float | None = None, speed_cap: float | None = None,
              advance_clock: bool = True) -> float:
         """Advance one time step (Algorithm 1 of [BK17]); returns the step used, s."""
         t0 = time.perf_counter()
+        self._lap_t = t0
         s = self.settings
         # 1. Neighbourhood: sort fluid by cell, bin boundary at time t, build lists.
         self.bodies.set_state(self.time)
+        self._lap("bodies")
         self.grid.sort_fluid(self.x, self.ids, [self.v, self.kappa_density,
                                                  self.kappa_divergence, self.kappa_mean])
         self.grid.bin_boundary(self.bodies.x, self.bodies.ids)
+        self._lap("sort")
         self.grid.build_lists(self.x, self.bodies.x)
         self.stats.neighbour_overflow += int(self.grid.overflow[None])
+        self._lap("neighbour_lists")
         # 2. Densities and DFSPH factors alpha_i (eqs. 9, 11).
         self.compute_density_and_factor()
         self._cache_boundary_flux()
+        self._lap("density_factor")
         # 3. Divergence-free solver (Algorithm 2): make D rho / Dt = 0 with the current v.
         dt = self.stats.last_dt or self.initial_dt
         self._divergence_dt = dt
         it_v, err_v = self.divergence_solve(dt)
+        self._lap("divergence_solve")
         # 4. CFL time step, bodies' velocities included.
         dt = self.cfl_time_step(dt_cap)
+        self._lap("cfl")
         # 5. Non-pressure forces: gravity and viscosity (boundary moving over [t, t+dt]).
         self.bodies.set_interval_velocity(self.time, dt)
         self._cache_boundary_flux()
+        self._lap("bodies")
         if self.use_tension:
             self.compute_normals()
         self.apply_non_pressure_forces(dt)
+        self._lap("non_pressure")
         # 6. Constant-density solver (Algorithm 3): predicted density error -> 0.
         it_d, err_d = self.density_solve(dt)
         self._average_pressure(dt)
+        self._lap("density_solve")
         # 7. Advect positions; 8. safety net: nothing may cross a wall.
         self._cap_speed(min(speed_cap or s.speed_limit, s.speed_limit))
         self.advect(dt)
+        self._lap("advect")
         self.bodies.prepare_leak_check(self.time, self.time + (dt if advance_clock else 0.0))
         self.bodies.correct_leaks(self.x, self.v, self.x_prev, dt)
+        self._lap("leak_check")
         if advance_clock:
             self.time += dt
         st = self.stats

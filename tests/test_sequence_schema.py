@@ -15,7 +15,7 @@ import pytest
 from conftest import K_TEST, sequence_attrs, synthetic_frames
 
 from pourbench.core.errors import PourbenchError
-from pourbench.datasets.schema import FRAME_FIELDS
+from pourbench.core.schema import FRAME_FIELDS
 from pourbench.datasets.sequence import SequenceReader, SequenceWriter, write_sequence
 from pourbench.datasets.validate import validate_file
 

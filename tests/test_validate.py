@@ -12,7 +12,8 @@ import pytest
 from conftest import K_TEST, sequence_attrs, synthetic_frames
 
 from pourbench.cli import main
-from pourbench.datasets.manifest import Manifest, SequenceEntry, sha256_of
+from pourbench.core.hashing import file_sha256
+from pourbench.datasets.manifest import Manifest, SequenceEntry
 from pourbench.datasets.sequence import write_sequence
 from pourbench.datasets.validate import validate_file, validate_folder
 
@@ -107,7 +108,7 @@ def _dataset(tmp_path, n=2):
         (root / split).mkdir(parents=True, exist_ok=True)
         write_sequence(root / rel, synthetic_frames(seed=i), K_TEST, sequence_attrs(i))
         entries.append(SequenceEntry(f"seq_{i:06d}", split, rel, i, 0, f"sim_{i:06d}", i,
-                                     (root / rel).stat().st_size, sha256_of(root / rel)))
+                                     (root / rel).stat().st_size, file_sha256(root / rel)))
     Manifest(recipe={"name": "t"}, seed=0, sequences=entries).save(root)
     return root
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from pourbench.core.atomic import is_temporary
 from pourbench.core.coverage import MIN_COVERAGE, SequenceCoverage
 from pourbench.core.errors import PourbenchError
-from pourbench.datasets.manifest import SPLITS
+from pourbench.core.splits import SPLITS
 from pourbench.datasets.validate import SIMS, merge_coverage, sequence_coverage
 
 WORST = 5

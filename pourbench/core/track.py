@@ -29,8 +29,6 @@ from pourbench import __version__
 from pourbench.core.atomic import atomic_path
 from pourbench.core.errors import PourbenchError
 
-VOLUME_COLUMNS = ("source", "target", "spilled")
-
 
 @dataclass
 class ContainerMesh:

@@ -1,0 +1,182 @@
+"""Where a pour's simulation time goes: time per solver stage, steps, dt and what sets it.
+
+Usage::
+
+    python -m pourbench.benchmark.perf.sim_profile sim/scenes/pour_r09.toml --duration 0.5
+
+Builds the pour exactly as ``pourbench simulate`` does (scene, relax, settle), then steps the
+pour for ``--duration`` simulated seconds with the solver's stage timers on (each stage waits
+for the device, so the split is honest but the total is a little slower than an untimed run).
+Prints, for settling and for the pour separately: steps, mean dt, solver iterations, wall
+seconds per simulated second and each stage's share; and for the pour what bounded dt (the
+fastest fluid particle, the container, the cap or the frame boundary) and how many particles
+move faster than half the fastest one. ``--json FILE`` saves it all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+
+import numpy as np
+
+
+def _phase(solver, stats0: dict, timers: dict, wall: float, sim_s: float) -> dict:
+    st = solver.stats
+    steps = st.steps - stats0["steps"]
+    it_d = st.density_iterations - stats0["density_iterations"]
+    it_v = st.divergence_iterations - stats0["divergence_iterations"]
+    total = sum(timers.values()) or 1.0
+    return {
+        "steps": steps,
+        "sim_seconds": sim_s,
+        "mean_dt": sim_s / max(steps, 1),
+        "mean_density_iterations": it_d / max(steps, 1),
+        "mean_divergence_iterations": it_v / max(steps, 1),
+        "wall_s": wall,
+        "wall_s_per_sim_s": wall / max(sim_s, 1e-12),
+        "particle_steps_per_s": solver.n * steps / max(wall, 1e-12),
+        "stage_seconds": {k: round(v, 3) for k, v in sorted(timers.items(), key=lambda kv: -kv[1])},
+        "stage_share": {k: round(v / total, 3) for k, v in sorted(timers.items(),
+                                                                   key=lambda kv: -kv[1])},
+    }
+
+
+def _snapshot(solver) -> dict:
+    st = solver.stats
+    return {"steps": st.steps, "density_iterations": st.density_iterations,
+            "divergence_iterations": st.divergence_iterations}
+
+
+def profile_pour(scene_file: str, duration: float | None, threads: int | None = None,
+                 arch: str = "cpu", fps: float | None = None) -> dict:
+    from pourbench.sim.backend import init_taichi
+    from pourbench.sim.pour import build_scene, make_solver
+    from pourbench.sim.scenario import Scenario, load_scenario
+
+    arch_used = init_taichi(arch, threads)
+    sc = load_scenario(scene_file)
+    upd = {}
+    if duration is not None:
+        upd["duration_s"] = duration
+    if fps is not None:
+        upd["fps"] = fps
+    if upd:
+        sc = Scenario.model_validate({**sc.model_dump(), **upd})
+    t0 = time.perf_counter()
+    scene = build_scene(sc)
+    solver = make_solver(sc, scene)
+    build_s = time.perf_counter() - t0
+    out = {"scene": scene_file, "arch": arch_used, "num_particles": solver.n,
+           "num_boundary": solver.bodies.num, "particle_radius": sc.particle_radius,
+           "duration_s": sc.duration_s, "build_s": build_s}
+
+    # settling, as in simulate_pour
+    solver.timers = {}
+    t0 = time.perf_counter()
+    settle = sc.solver.settle_s
+    solver.time = -settle
+    solver.relax()
+    relax_s = time.perf_counter() - t0
+    s0 = _snapshot(solver)
+    solver.timers = {}
+    t0 = time.perf_counter()
+    while solver.time < -1e-9:
+        solver.step(dt_cap=-solver.time)
+    solver.time = 0.0
+    out["relax_wall_s"] = relax_s
+    out["settle"] = _phase(solver, s0, solver.timers, time.perf_counter() - t0, settle)
+
+    # the pour, frame by frame
+    s = solver.settings
+    r = solver.r
+    s0 = _snapshot(solver)
+    solver.timers = {}
+    limits = {"fluid": 0, "container": 0, "max_dt": 0, "frame": 0}
+    fast_counts, vmaxes, dts = [], [], []
+    num_frames = int(math.floor(sc.duration_s * sc.fps + 1e-9)) + 1
+    t0 = time.perf_counter()
+    for f in range(num_frames):
+        t_frame = f / sc.fps
+        while solver.time < t_frame - 1e-7:
+            dt_cap = t_frame - solver.time
+            dt = solver.step(dt_cap=dt_cap)
+            vf = float(solver.max_speed[None])
+            vb = solver.bodies.max_speed(solver.time - dt, s.max_dt)
+            cfl_f = s.cfl * 2 * r / max(vf + 9.81 * dt, 1e-6)
+            cfl_b = s.cfl * 2 * r / max(vb, 1e-6)
+            bound = min(cfl_f, cfl_b, s.max_dt)
+            if dt < 0.999 * bound:
+                limits["frame"] += 1
+            elif bound == cfl_f:
+                limits["fluid"] += 1
+            elif bound == cfl_b:
+                limits["container"] += 1
+            else:
+                limits["max_dt"] += 1
+            dts.append(dt)
+            vmaxes.append(vf)
+            if solver.stats.steps % 25 == 0:
+                sp = np.linalg.norm(solver.v.to_numpy(), axis=1)
+                fast_counts.append([int((sp > 0.5 * sp.max()).sum()),
+                                    float(np.percentile(sp, 99)), float(np.percentile(sp, 99.9)),
+                                    float(sp.max())])
+        solver.positions()  # what the track writer reads back each frame
+        solver._lap("frame_readback")
+    pour = _phase(solver, s0, solver.timers, time.perf_counter() - t0, sc.duration_s)
+    dts_a = np.asarray(dts)
+    fc = np.asarray(fast_counts) if fast_counts else np.zeros((1, 4))
+    pour.update(
+        dt_limited_by=limits,
+        dt_percentiles_ms={str(q): float(np.percentile(dts_a, q) * 1e3) for q in (5, 50, 95)},
+        fluid_vmax_median=float(np.median(vmaxes)),
+        particles_above_half_vmax_median=float(np.median(fc[:, 0])),
+        speed_p99_median=float(np.median(fc[:, 1])),
+        speed_p999_median=float(np.median(fc[:, 2])),
+        leak_counts=solver.leak_counts(),
+    )
+    out["pour"] = pour
+    solver.timers = None
+    return out
+
+
+def _print(res: dict) -> None:
+    print(f"{res['scene']}: {res['num_particles']} fluid, {res['num_boundary']} boundary "
+          f"particles, r = {res['particle_radius']} m, {res['arch']}")
+    for phase in ("settle", "pour"):
+        p = res[phase]
+        print(f"  {phase}: {p['steps']} steps over {p['sim_seconds']:.3g} s, mean dt "
+              f"{1e3 * p['mean_dt']:.3f} ms, iterations/step {p['mean_density_iterations']:.1f} "
+              f"density + {p['mean_divergence_iterations']:.1f} divergence, "
+              f"{p['wall_s']:.1f} s wall = {p['wall_s_per_sim_s']:.0f} s per simulated s, "
+              f"{p['particle_steps_per_s']:,.0f} particle-steps/s")
+        print("    " + ", ".join(f"{k} {100 * v:.0f} %" for k, v in p["stage_share"].items()))
+    p = res["pour"]
+    print(f"  dt bound by: {p['dt_limited_by']}; dt percentiles (ms) {p['dt_percentiles_ms']}")
+    print(f"  fastest fluid particle (median over steps) {p['fluid_vmax_median']:.2f} m/s; "
+          f"speed p99 {p['speed_p99_median']:.2f}, p99.9 {p['speed_p999_median']:.2f} m/s; "
+          f"particles above half the fastest: {p['particles_above_half_vmax_median']:.0f}")
+    print(f"  safety nets: {p['leak_counts']}")
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("scene", help="scenario TOML (e.g. sim/scenes/pour_r09.toml)")
+    ap.add_argument("--duration", type=float, default=None, help="simulated pour seconds")
+    ap.add_argument("--fps", type=float, default=None)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--arch", default="cpu", choices=["auto", "cpu", "cuda"])
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args(argv)
+    res = profile_pour(args.scene, args.duration, args.threads, args.arch, args.fps)
+    _print(res)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(res, fh, indent=2)
+    return res
+
+
+if __name__ == "__main__":
+    main()
