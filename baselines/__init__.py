@@ -5,7 +5,7 @@ default). Build by name with ``build_model("cnn" | "multiframe" | "lstm", **kwar
 ``model_from_config(model.config)`` rebuilds a model (checkpoints use this).
 """
 
-from pourbench.baselines.base import SegmentationModel
+from pourbench.baselines.base import ModelOutput, SegmentationModel
 from pourbench.baselines.cnn import CNN
 from pourbench.baselines.lstm import LSTMCNN
 from pourbench.baselines.multiframe import MultiFrameCNN
@@ -15,6 +15,7 @@ __all__ = [
     "CNN",
     "LSTMCNN",
     "MODELS",
+    "ModelOutput",
     "MultiFrameCNN",
     "SegmentationModel",
     "build_model",

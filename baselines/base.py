@@ -1,39 +1,88 @@
-"""Shared base of the baselines: input checks, streaming interface, parameter count.
+"""Shared base of the baselines: the heads, input checks, streaming, parameter count.
 
-Every model maps frames (B, T, C, H, W) to logits (B, T, K, H, W), K = ``out_channels``
-(1 by default: one target). Models run causally, so they can also stream: ``init_state``,
-``step`` (one frame) and ``forward_chunk`` (several frames, carrying the state) give the
-same logits as ``forward`` over the whole sequence.
+Every model maps frames (B, T, C, H, W) to a :class:`ModelOutput`: mask logits
+(B, T, K, H, W), K = ``out_channels`` (one per mask task; 0: no mask head), and water
+volumes (B, T, V) in ml, V = ``volume_outputs`` (the source and target container; 0: no
+volume head). A model computes per-frame features at 1/8 resolution
+(:meth:`SegmentationModel.features_chunk`); the mask decoder and the volume head read them.
+Models run causally, so they can also stream: ``init_state``, ``step`` (one frame) and
+``forward_chunk`` (several frames, carrying the state) give the same outputs as ``forward``
+over the whole sequence.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
+
+from pourbench.baselines.blocks import Decoder, VolumeHead
+
+#: Default ml that a volume-head output of softplus(0) ~ 0.69 stands for (trainers set it
+#: from the training set's mean volume, so the head starts near the right magnitude).
+DEFAULT_VOLUME_SCALE_ML = 100.0
+
+
+class ModelOutput(NamedTuple):
+    """What a model predicts for a clip: either part is None when the model lacks its head."""
+
+    masks: torch.Tensor | None  # logits (B, T, K, H, W)
+    volume: torch.Tensor | None  # ml (B, T, V), >= 0
 
 
 class SegmentationModel(nn.Module):
     """Base class of all baselines.
 
     Subclasses set ``self.config`` (their constructor arguments, plain Python values; the
-    registry adds ``name``) and implement :meth:`forward_chunk`. ``model_from_config``
-    rebuilds a model from ``config``, which is how checkpoints restore it.
+    registry adds ``name``), call :meth:`_build_heads` and implement
+    :meth:`features_chunk`. ``model_from_config`` rebuilds a model from ``config``, which
+    is how checkpoints restore it.
     """
 
     name: str = "base"
 
-    def __init__(self, in_channels: int, out_channels: int):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        volume_outputs: int = 0,
+        volume_scale_ml: float = DEFAULT_VOLUME_SCALE_ML,
+    ):
         super().__init__()
-        if in_channels < 1 or out_channels < 1:
-            raise ValueError(f"channels must be >= 1, got in={in_channels} out={out_channels}")
+        if in_channels < 1 or out_channels < 0 or volume_outputs < 0:
+            raise ValueError(
+                f"channels must be in >= 1, out >= 0, volume >= 0; got in={in_channels} "
+                f"out={out_channels} volume={volume_outputs}"
+            )
+        if out_channels + volume_outputs < 1:
+            raise ValueError("a model needs a mask head (out_channels) or a volume head")
+        if not volume_scale_ml > 0:
+            raise ValueError(f"volume_scale_ml must be > 0, got {volume_scale_ml}")
         self.in_channels = in_channels
         self.out_channels = out_channels
+        self.volume_outputs = volume_outputs
+        self.volume_scale_ml = float(volume_scale_ml)
         self.config: dict[str, Any] = {}
 
     def _set_config(self, **kwargs: Any) -> None:
-        self.config = {"name": self.name, **kwargs}
+        self.config = {
+            "name": self.name,
+            **kwargs,
+            "volume_outputs": self.volume_outputs,
+            "volume_scale_ml": self.volume_scale_ml,
+        }
+
+    def _build_heads(self, feature_channels: int, width: float) -> None:
+        """The mask decoder and the volume head over ``feature_channels`` features."""
+        self.decoder = (
+            Decoder(feature_channels, self.out_channels, width) if self.out_channels else None
+        )
+        self.volume_head = (
+            VolumeHead(feature_channels, self.volume_outputs, self.volume_scale_ml)
+            if self.volume_outputs
+            else None
+        )
 
     # -- checks ---------------------------------------------------------------------------
     def check_frames(self, frames: torch.Tensor) -> None:
@@ -54,23 +103,36 @@ class SegmentationModel(nn.Module):
         """State before the first frame (``None`` for models without memory)."""
         return None
 
-    def forward_chunk(self, frames: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
-        """Logits (B, T, K, H, W) for frames (B, T, C, H, W) following ``state``."""
+    def features_chunk(self, frames: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        """Features (B, T, F, H/8, W/8) of padded frames (B, T, C, H, W) after ``state``."""
         raise NotImplementedError
 
-    def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        """Logits (B, T, K, H, W) for a whole clip of frames (B, T, C, H, W)."""
+    def forward_chunk(self, frames: torch.Tensor, state: Any) -> tuple[ModelOutput, Any]:
+        """Outputs for frames (B, T, C, H, W) following ``state``, and the next state."""
+        self.check_frames(frames)
+        b, t, _, h, w = frames.shape
+        features, state = self.features_chunk(frames, state)
+        flat = features.flatten(0, 1)
+        masks = volume = None
+        if self.decoder is not None:
+            masks = self.decoder(flat)[..., :h, :w].unflatten(0, (b, t))
+        if self.volume_head is not None:
+            volume = self.volume_head(flat).unflatten(0, (b, t))
+        return ModelOutput(masks, volume), state
+
+    def forward(self, frames: torch.Tensor) -> ModelOutput:
+        """Outputs for a whole clip of frames (B, T, C, H, W)."""
         self.check_frames(frames)
         b, _, _, h, w = frames.shape
-        logits, _ = self.forward_chunk(frames, self.init_state(b, h, w))
-        return logits
+        out, _ = self.forward_chunk(frames, self.init_state(b, h, w))
+        return out
 
-    def step(self, frame: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
-        """One frame (B, C, H, W) -> logits (B, K, H, W) and the next state."""
+    def step(self, frame: torch.Tensor, state: Any) -> tuple[ModelOutput, Any]:
+        """One frame (B, C, H, W) -> outputs without the time axis, and the next state."""
         if frame.dim() != 4:
             raise ValueError(f"{self.name}: frame must be (B,C,H,W), got {tuple(frame.shape)}")
-        logits, state = self.forward_chunk(frame[:, None], state)
-        return logits[:, 0], state
+        out, state = self.forward_chunk(frame[:, None], state)
+        return ModelOutput(*(None if o is None else o[:, 0] for o in out)), state
 
     def num_parameters(self, trainable_only: bool = False) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)

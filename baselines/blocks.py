@@ -68,6 +68,26 @@ class Decoder(nn.Module):
         return self.upsample(self.score(x))
 
 
+class VolumeHead(nn.Module):
+    """Pooled features -> non-negative ml per container.
+
+    Mean- and max-pooling over the image (how much water, and whether any), a small MLP,
+    then ``scale_ml * softplus``: volumes are never negative and the head starts near
+    ``0.69 * scale_ml``. Maps (N, in_channels, h, w) to (N, outputs).
+    """
+
+    def __init__(self, in_channels: int, outputs: int, scale_ml: float, hidden: int = 64):
+        super().__init__()
+        self.scale_ml = float(scale_ml)
+        self.mlp = nn.Sequential(
+            nn.Linear(2 * in_channels, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, outputs)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pooled = torch.cat([x.mean(dim=(-2, -1)), x.amax(dim=(-2, -1))], dim=1)
+        return self.scale_ml * F.softplus(self.mlp(pooled.float()))
+
+
 class ConvLSTMCell(nn.Module):
     """Convolutional LSTM cell (Shi et al. 2015); 1x1 kernels by default, as Schenck & Fox.
 

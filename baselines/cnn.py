@@ -6,8 +6,8 @@ from typing import Any
 
 import torch
 
-from pourbench.baselines.base import SegmentationModel
-from pourbench.baselines.blocks import Decoder, Encoder, pad_to_multiple
+from pourbench.baselines.base import DEFAULT_VOLUME_SCALE_ML, SegmentationModel
+from pourbench.baselines.blocks import Encoder, pad_to_multiple
 from pourbench.baselines.registry import register
 
 
@@ -20,22 +20,25 @@ class CNN(SegmentationModel):
 
     Args:
         in_channels: C of the input frames (3 rgb, 1 thermal, 4 rgb+thermal).
-        out_channels: K, one logit map per target.
+        out_channels: K, one logit map per mask task (0: no mask head).
         width: multiplier of every channel count.
+        volume_outputs: V, ml per container from pooled features (0: no volume head).
+        volume_scale_ml: the ml that one unit of the volume head stands for.
     """
 
-    def __init__(self, in_channels: int = 3, out_channels: int = 1, width: float = 1.0):
-        super().__init__(in_channels, out_channels)
+    def __init__(
+        self,
+        in_channels: int = 3,
+        out_channels: int = 1,
+        width: float = 1.0,
+        volume_outputs: int = 0,
+        volume_scale_ml: float = DEFAULT_VOLUME_SCALE_ML,
+    ):
+        super().__init__(in_channels, out_channels, volume_outputs, volume_scale_ml)
         self._set_config(in_channels=in_channels, out_channels=out_channels, width=float(width))
         self.encoder = Encoder(in_channels, width)
-        self.decoder = Decoder(self.encoder.out_channels, out_channels, width)
+        self._build_heads(self.encoder.out_channels, width)
 
-    def segment(self, images: torch.Tensor) -> torch.Tensor:
-        """Logits (N, K, H, W) for images (N, C, H, W)."""
-        h, w = images.shape[-2:]
-        return self.decoder(self.encoder(pad_to_multiple(images)))[..., :h, :w]
-
-    def forward_chunk(self, frames: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
-        self.check_frames(frames)
+    def features_chunk(self, frames: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
         b, t = frames.shape[:2]
-        return self.segment(frames.flatten(0, 1)).unflatten(0, (b, t)), state
+        return self.encoder(pad_to_multiple(frames.flatten(0, 1))).unflatten(0, (b, t)), state

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import torch
 
-from pourbench.baselines.base import SegmentationModel
+from pourbench.baselines.base import DEFAULT_VOLUME_SCALE_ML, SegmentationModel
 from pourbench.baselines.blocks import (
     ENCODER_STRIDE,
     ConvLSTMCell,
-    Decoder,
     Encoder,
     pad_to_multiple,
     padded_size,
@@ -30,7 +29,7 @@ class LSTMCNN(SegmentationModel):
 
     Args:
         in_channels: C of the input frames.
-        out_channels: K, one logit map per target.
+        out_channels: K, one logit map per mask task (0: no mask head).
         width: multiplier of the encoder/decoder channel counts.
         hidden_channels: LSTM state channels (20 as in the classic design).
         lstm_kernel: LSTM convolution kernel (1: each cell sees one location, classic).
@@ -39,6 +38,8 @@ class LSTMCNN(SegmentationModel):
             alone; it learns far more slowly (a tiny clip took > 400 Adam steps to lose 90 %
             of its loss, against 26 with the skip and 31 for the CNN), which a CPU budget
             cannot afford. The memory still carries what the current frame cannot show.
+        volume_outputs, volume_scale_ml: the volume head (see :class:`CNN`); it reads the
+            memory too, so it can count water poured out of view.
     """
 
     def __init__(
@@ -49,8 +50,10 @@ class LSTMCNN(SegmentationModel):
         hidden_channels: int = 20,
         lstm_kernel: int = 1,
         skip: bool = True,
+        volume_outputs: int = 0,
+        volume_scale_ml: float = DEFAULT_VOLUME_SCALE_ML,
     ):
-        super().__init__(in_channels, out_channels)
+        super().__init__(in_channels, out_channels, volume_outputs, volume_scale_ml)
         self._set_config(
             in_channels=in_channels,
             out_channels=out_channels,
@@ -63,7 +66,7 @@ class LSTMCNN(SegmentationModel):
         self.encoder = Encoder(in_channels, width)
         self.cell = ConvLSTMCell(self.encoder.out_channels, hidden_channels, lstm_kernel)
         decoder_in = hidden_channels + (self.encoder.out_channels if skip else 0)
-        self.decoder = Decoder(decoder_in, out_channels, width)
+        self._build_heads(decoder_in, width)
 
     def init_state(self, batch: int, height: int, width: int) -> LSTMState:
         """Zero (h, c), each (batch, hidden, ceil(H/8), ceil(W/8)), on the model's device."""
@@ -73,10 +76,9 @@ class LSTMCNN(SegmentationModel):
         zeros = torch.zeros(shape, device=p.device, dtype=p.dtype)
         return zeros, zeros.clone()
 
-    def forward_chunk(
+    def features_chunk(
         self, frames: torch.Tensor, state: LSTMState | None = None
     ) -> tuple[torch.Tensor, LSTMState]:
-        self.check_frames(frames)
         b, t, _, h, w = frames.shape
         if state is None:
             state = self.init_state(b, h, w)
@@ -85,5 +87,4 @@ class LSTMCNN(SegmentationModel):
         for i in range(t):
             out, state = self.cell(features[:, i], state)
             hidden.append(torch.cat([out, features[:, i]], dim=1) if self.skip else out)
-        logits = self.decoder(torch.stack(hidden, dim=1).flatten(0, 1))[..., :h, :w]
-        return logits.unflatten(0, (b, t)), state
+        return torch.stack(hidden, dim=1), state

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from pourbench.baselines.base import SegmentationModel
-from pourbench.baselines.blocks import Decoder, Encoder, pad_to_multiple
+from pourbench.baselines.base import DEFAULT_VOLUME_SCALE_ML, SegmentationModel
+from pourbench.baselines.blocks import Encoder, pad_to_multiple
 from pourbench.baselines.registry import register
 
 #: Default window. Four frames (133 ms at 30 fps) show the motion of the falling stream
@@ -25,9 +25,10 @@ class MultiFrameCNN(SegmentationModel):
 
     Args:
         in_channels: C of one frame; the network's first layer sees ``k * C`` channels.
-        out_channels: K, one logit map per target.
+        out_channels: K, one logit map per mask task (0: no mask head).
         width: multiplier of every channel count.
         num_frames: the window k (>= 1; k = 1 is the single-frame CNN).
+        volume_outputs, volume_scale_ml: the volume head (see :class:`CNN`).
     """
 
     def __init__(
@@ -36,8 +37,10 @@ class MultiFrameCNN(SegmentationModel):
         out_channels: int = 1,
         width: float = 1.0,
         num_frames: int = DEFAULT_NUM_FRAMES,
+        volume_outputs: int = 0,
+        volume_scale_ml: float = DEFAULT_VOLUME_SCALE_ML,
     ):
-        super().__init__(in_channels, out_channels)
+        super().__init__(in_channels, out_channels, volume_outputs, volume_scale_ml)
         if num_frames < 1:
             raise ValueError(f"num_frames must be >= 1, got {num_frames}")
         self._set_config(
@@ -48,13 +51,12 @@ class MultiFrameCNN(SegmentationModel):
         )
         self.num_frames = num_frames
         self.encoder = Encoder(in_channels * num_frames, width)
-        self.decoder = Decoder(self.encoder.out_channels, out_channels, width)
+        self._build_heads(self.encoder.out_channels, width)
 
-    def forward_chunk(
+    def features_chunk(
         self, frames: torch.Tensor, state: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """State: the previous k-1 frames (B, k-1, C, H, W), or None at the start."""
-        self.check_frames(frames)
         b, t, c, h, w = frames.shape
         k = self.num_frames
         if state is None:
@@ -64,5 +66,5 @@ class MultiFrameCNN(SegmentationModel):
             k, device=frames.device
         )
         windows = seq[:, index].reshape(b * t, k * c, h, w)  # (B*T, k*C, H, W)
-        logits = self.decoder(self.encoder(pad_to_multiple(windows)))[..., :h, :w]
-        return logits.unflatten(0, (b, t)), seq[:, seq.shape[1] - (k - 1) :]
+        features = self.encoder(pad_to_multiple(windows)).unflatten(0, (b, t))
+        return features, seq[:, seq.shape[1] - (k - 1) :]

@@ -34,7 +34,7 @@ def build_model(name: str, **kwargs: Any):
         raise PourbenchError(f"unknown model {name!r}; valid models: {', '.join(sorted(MODELS))}")
     try:
         return MODELS[name](**kwargs)
-    except TypeError as e:
+    except (TypeError, ValueError) as e:
         raise PourbenchError(f"bad arguments for model {name!r}: {e}") from e
 
 

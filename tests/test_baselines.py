@@ -41,18 +41,18 @@ class ModelContract:
     def test_shapes_per_modality(self, channels):
         model = self.build(in_channels=channels)
         x = frames(c=channels)
-        assert model(x).shape == (2, 3, 1, 24, 32)
+        assert model(x).masks.shape == (2, 3, 1, 24, 32)
         two_heads = self.build(in_channels=channels, out_channels=2)
-        assert two_heads(x).shape == (2, 3, 2, 24, 32)
+        assert two_heads(x).masks.shape == (2, 3, 2, 24, 32)
 
     @pytest.mark.parametrize("hw", [(33, 47), (7, 5), (17, 64)])
     def test_odd_resolutions(self, hw):
         model = self.build()
-        assert model(frames(b=1, t=2, h=hw[0], w=hw[1])).shape == (1, 2, 1, *hw)
+        assert model(frames(b=1, t=2, h=hw[0], w=hw[1])).masks.shape == (1, 2, 1, *hw)
 
     def test_backward_reaches_every_parameter(self):
         model = self.build()
-        model(frames()).square().mean().backward()
+        model(frames()).masks.square().mean().backward()
         for pname, p in model.named_parameters():
             assert p.grad is not None, pname
             assert torch.isfinite(p.grad).all(), pname
@@ -75,7 +75,36 @@ class ModelContract:
         assert type(clone) is type(model)
         assert clone.num_parameters() == model.num_parameters()
         x = frames()
-        torch.testing.assert_close(clone(x), model(x), rtol=0, atol=0)
+        torch.testing.assert_close(clone(x).masks, model(x).masks, rtol=0, atol=0)
+
+    def test_volume_head_gives_ml_per_container(self):
+        model = self.build(out_channels=0, volume_outputs=2, volume_scale_ml=250.0)
+        out = model(frames())
+        assert out.masks is None and out.volume.shape == (2, 3, 2)
+        assert (out.volume >= 0).all()
+        # softplus(0) * scale: an untrained head starts at the scale's magnitude
+        assert 10.0 < float(out.volume.mean()) < 1000.0
+        out.volume.sum().backward()
+        for pname, p in model.named_parameters():
+            assert p.grad is not None and p.grad.abs().sum() > 0, pname
+
+    def test_joint_heads_stream_like_the_full_clip(self):
+        model = self.build(out_channels=2, volume_outputs=2).eval()
+        clone = model_from_config(json.loads(json.dumps(model.config)))
+        clone.load_state_dict(model.state_dict())
+        x = frames(t=5, h=19, w=27)
+        with torch.no_grad():
+            full = clone(x)
+            first, state = model.forward_chunk(x[:, :2], model.init_state(2, 19, 27))
+            rest, _ = model.forward_chunk(x[:, 2:], state)
+        assert full.masks.shape == (2, 5, 2, 19, 27) and full.volume.shape == (2, 5, 2)
+        for part in ("masks", "volume"):
+            joined = torch.cat([getattr(first, part), getattr(rest, part)], 1)
+            torch.testing.assert_close(joined, getattr(full, part), rtol=1e-5, atol=1e-4)
+
+    def test_a_model_needs_a_head(self):
+        with pytest.raises(PourbenchError, match="needs a mask head"):
+            self.build(out_channels=0, volume_outputs=0)
 
     def test_width_scales_parameters(self):
         assert self.build(width=2.0).num_parameters() > 2 * self.build().num_parameters()
@@ -84,17 +113,19 @@ class ModelContract:
         model = self.build().eval()
         x = frames(t=5, h=19, w=27)
         with torch.no_grad():
-            full = model(x)
+            full = model(x).masks
             state = model.init_state(2, 19, 27)
             steps = []
             for t in range(5):
                 out, state = model.step(x[:, t], state)
-                steps.append(out)
+                steps.append(out.masks)
             state = model.init_state(2, 19, 27)
             first, state = model.forward_chunk(x[:, :2], state)
             rest, _ = model.forward_chunk(x[:, 2:], state)
         torch.testing.assert_close(torch.stack(steps, 1), full, rtol=1e-5, atol=1e-5)
-        torch.testing.assert_close(torch.cat([first, rest], 1), full, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(
+            torch.cat([first.masks, rest.masks], 1), full, rtol=1e-5, atol=1e-5
+        )
 
     def test_causal_future_frames_do_not_matter(self):
         model = self.build().eval()
@@ -102,7 +133,7 @@ class ModelContract:
         y = x.clone()
         y[:, 2:] = torch.randn_like(y[:, 2:])
         with torch.no_grad():
-            torch.testing.assert_close(model(x)[:, :2], model(y)[:, :2], rtol=0, atol=0)
+            torch.testing.assert_close(model(x).masks[:, :2], model(y).masks[:, :2], rtol=0, atol=0)
 
     def test_overfits_one_tiny_clip(self):
         """Loss on one 4-frame 32x32 clip falls by 90 % (the model can learn at all)."""
@@ -113,7 +144,7 @@ class ModelContract:
         opt = torch.optim.Adam(model.parameters(), lr=self.overfit_lr)
         first = None
         for _ in range(self.overfit_max_steps):
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(model(x), y)
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(model(x).masks, y)
             first = loss.item() if first is None else first
             if loss.item() < 0.1 * first:
                 break
@@ -130,7 +161,7 @@ class TestCNN(ModelContract):
         model = self.build().eval()
         x = frames(t=3)
         with torch.no_grad():
-            torch.testing.assert_close(model(x)[:, 1], model(x[:, 1:2])[:, 0])
+            torch.testing.assert_close(model(x).masks[:, 1], model(x[:, 1:2]).masks[:, 0])
 
 
 class TestMultiFrameCNN(ModelContract):
@@ -143,16 +174,18 @@ class TestMultiFrameCNN(ModelContract):
         older[:, 2] += 5.0  # frame 2 is outside the window of frame 5 (3, 4, 5)
         inside[:, 3] += 5.0
         with torch.no_grad():
-            base = model(x)[:, 5]
-            torch.testing.assert_close(model(older)[:, 5], base, rtol=0, atol=0)
-            assert not torch.allclose(model(inside)[:, 5], base)
+            base = model(x).masks[:, 5]
+            torch.testing.assert_close(model(older).masks[:, 5], base, rtol=0, atol=0)
+            assert not torch.allclose(model(inside).masks[:, 5], base)
 
     def test_start_repeats_frame_zero(self):
         model = self.build(num_frames=3).eval()
         x = frames(t=2)
         padded = torch.cat([x[:, :1], x[:, :1], x], dim=1)  # explicit repeats of frame 0
         with torch.no_grad():
-            torch.testing.assert_close(model(x), model(padded)[:, 2:], rtol=1e-5, atol=1e-5)
+            torch.testing.assert_close(
+                model(x).masks, model(padded).masks[:, 2:], rtol=1e-5, atol=1e-5
+            )
 
 
 class TestLSTMCNN(ModelContract):
@@ -164,7 +197,7 @@ class TestLSTMCNN(ModelContract):
         y = x.clone()
         y[:, 0] += 3.0
         with torch.no_grad():
-            assert not torch.allclose(model(x)[:, 3], model(y)[:, 3])
+            assert not torch.allclose(model(x).masks[:, 3], model(y).masks[:, 3])
 
     def test_classic_lstm_defaults(self):
         model = self.build()
