@@ -69,23 +69,26 @@ class Decoder(nn.Module):
 
 
 class VolumeHead(nn.Module):
-    """Pooled features -> non-negative ml per container.
+    """Features -> non-negative ml per container, as a density map summed over the image.
 
-    Mean- and max-pooling over the image (how much water, and whether any), a small MLP,
-    then ``scale_ml * softplus``: volumes are never negative and the head starts near
-    ``0.69 * scale_ml``. Maps (N, in_channels, h, w) to (N, outputs).
+    Two 1x1 convolutions give, at each location, a non-negative amount of water per
+    container (softplus); the head's output is their mean over the image times
+    ``scale_ml``. Counting by density maps is what generalises across views and amounts: a
+    location adds water where it sees water (or, for the LSTM, remembers it), and a pooled
+    global descriptor would have to learn that sum. Maps (N, in_channels, h, w) to
+    (N, outputs); starts near ``0.69 * scale_ml``.
     """
 
-    def __init__(self, in_channels: int, outputs: int, scale_ml: float, hidden: int = 64):
+    def __init__(self, in_channels: int, outputs: int, scale_ml: float, hidden: int = 32):
         super().__init__()
         self.scale_ml = float(scale_ml)
-        self.mlp = nn.Sequential(
-            nn.Linear(2 * in_channels, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, outputs)
+        self.density = nn.Sequential(
+            nn.Conv2d(in_channels, hidden, 1), nn.ReLU(inplace=True), nn.Conv2d(hidden, outputs, 1)
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pooled = torch.cat([x.mean(dim=(-2, -1)), x.amax(dim=(-2, -1))], dim=1)
-        return self.scale_ml * F.softplus(self.mlp(pooled.float()))
+        density = F.softplus(self.density(x.float()))  # (N, outputs, h, w)
+        return self.scale_ml * density.mean(dim=(-2, -1))
 
 
 class ConvLSTMCell(nn.Module):

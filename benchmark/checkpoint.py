@@ -4,11 +4,14 @@ A checkpoint is a plain dict: tensors, str/int/float/bool/None, lists and dicts 
 model's constructor arguments, the training arguments, RNG states as tensors), never a
 pickled object, so loading one cannot execute code. Keys:
 
-    format ("pourbench-checkpoint"), format_version (1), model_config (``model.config``),
+    format ("pourbench-checkpoint"), format_version (2), model_config (``model.config``),
     model_state, optimizer_state, scaler_state, rng ({"torch": uint8 tensor,
-    "cuda": [uint8 tensors]}), epoch (epochs completed), best_f1, best_epoch,
-    args (training arguments), targets (["visible"] ...), history (per-epoch metrics),
-    num_parameters.
+    "cuda": [uint8 tensors]}), epoch (epochs completed), best_metric (e.g.
+    "val_f1_detection"), best_score, best_epoch, args (training arguments), tasks
+    (["detection", "volume"] ...: the task table's names, main task first), history
+    (per-epoch metrics), num_parameters.
+
+Format 2 (volume heads, task names) replaced format 1 (mask targets "visible"/"full").
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ from pourbench.core.atomic import atomic_path
 from pourbench.core.errors import PourbenchError
 
 FORMAT = "pourbench-checkpoint"
-FORMAT_VERSION = 1
-REQUIRED_KEYS = ("format", "format_version", "model_config", "model_state", "args", "targets")
+FORMAT_VERSION = 2
+REQUIRED_KEYS = ("format", "format_version", "model_config", "model_state", "args", "tasks")
 
 
 def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> Path:

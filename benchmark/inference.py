@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import torch
 
-from pourbench.baselines import SegmentationModel
+from pourbench.baselines import ModelOutput, SegmentationModel
 from pourbench.benchmark.loader import read_frames, resize_frames
 from pourbench.datasets.sequence import SequenceReader
 
@@ -30,18 +30,19 @@ def input_chunks(
 
 
 @torch.no_grad()
-def stream_logits(
+def stream_outputs(
     model: SegmentationModel,
     chunks: Iterator[tuple[slice, torch.Tensor]],
     device: torch.device,
     amp: bool = False,
-) -> Iterator[tuple[slice, torch.Tensor]]:
-    """(frame slice, logits (t, K, H, W) float32 on ``device``) for each input chunk."""
+) -> Iterator[tuple[slice, ModelOutput]]:
+    """(frame slice, outputs without the batch axis, float32 on ``device``) per chunk:
+    mask logits (t, K, H, W) and volumes (t, V) ml, each None where the model lacks it."""
     state, started = None, False
     for frames, x in chunks:
         x = x.to(device, non_blocking=True)[None]
         if not started:  # the multi-frame state is None until its first chunk
             state, started = model.init_state(1, x.shape[-2], x.shape[-1]), True
         with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
-            logits, state = model.forward_chunk(x, state)
-        yield frames, logits[0].float()
+            out, state = model.forward_chunk(x, state)
+        yield frames, ModelOutput(*(None if o is None else o[0].float() for o in out))

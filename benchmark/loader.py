@@ -30,6 +30,7 @@ from torch.utils.data import Dataset
 from pourbench.core.atomic import is_temporary
 from pourbench.core.errors import PourbenchError
 from pourbench.core.splits import SPLITS, check_split
+from pourbench.core.tasks import Task, task_named
 from pourbench.datasets.sequence import SequenceReader
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,6 @@ THERMAL_SCALE_C = 20.0
 KELVIN_AT_0C = 273.15
 
 MODALITY_CHANNELS = {"rgb": 3, "thermal": 1, "rgb+thermal": 4}
-TARGET_KEYS = {"visible": "mask/visible", "full": "mask/full"}
 #: Open HDF5 handles kept per process (least recently used ones are closed).
 MAX_OPEN_FILES = 64
 
@@ -144,15 +144,17 @@ class SequenceDataset(Dataset):
         clip_len: frames per clip T; ``None`` gives one clip per sequence, the whole of it.
         stride: frames between clip starts (default ``clip_len``: non-overlapping).
         modality: ``"rgb"`` (C=3), ``"thermal"`` (C=1) or ``"rgb+thermal"`` (C=4).
-        targets: mask names in output order, ``"visible"`` (detection), ``"full"`` (tracking).
+        tasks: task names (or :class:`Task` rows) in output order: mask tasks
+            (``detection``, ``tracking``) give ``masks``, ``volume`` gives ``volume``.
         size: resize frames and targets to (H, W) before cropping.
         crop: random crop (H, W) after resizing (seeded, one offset per clip).
         hflip: flip each clip horizontally with probability 1/2 (seeded).
         seed: seed of the augmentations.
 
-    Items are dicts: ``frames`` float32 (T, C, H, W) normalised, ``targets`` float32
-    (T, K, H, W) in [0, 1] (exactly 0/1 at native size), ``sequence`` (file stem),
-    ``start`` (first frame index).
+    Items are dicts: ``frames`` float32 (T, C, H, W) normalised; ``masks`` float32
+    (T, K, H, W) in [0, 1] (exactly 0/1 at native size), one channel per mask task, when
+    there is one; ``volume`` float32 (T, V) ml per container (``Task.truth_columns``) for
+    the volume task; ``sequence`` (file stem), ``start`` (first frame index).
     Sequences shorter than ``clip_len`` give no clip (logged).
     """
 
@@ -163,18 +165,20 @@ class SequenceDataset(Dataset):
         clip_len: int | None = 8,
         stride: int | None = None,
         modality: str = "rgb",
-        targets: Sequence[str] = ("visible",),
+        tasks: Sequence[str | Task] = ("detection",),
         size: tuple[int, int] | None = None,
         crop: tuple[int, int] | None = None,
         hflip: bool = False,
         seed: int = 0,
     ):
         modality_channels(modality)
-        if isinstance(targets, str):
-            targets = (targets,)
-        bad = [t for t in targets if t not in TARGET_KEYS]
-        if bad or not targets:
-            raise PourbenchError(f"unknown targets {list(targets)}; valid: {list(TARGET_KEYS)}")
+        if isinstance(tasks, str | Task):
+            tasks = (tasks,)
+        self.tasks = tuple(t if isinstance(t, Task) else task_named(t) for t in tasks)
+        if not self.tasks:
+            raise PourbenchError("no task given to the loader")
+        self.mask_tasks = tuple(t for t in self.tasks if t.is_mask)
+        self.volume_task = next((t for t in self.tasks if not t.is_mask), None)
         if clip_len is not None and clip_len < 1:
             raise ValueError(f"clip_len must be >= 1 or None, got {clip_len}")
         stride = stride if stride is not None else clip_len
@@ -182,7 +186,7 @@ class SequenceDataset(Dataset):
             raise ValueError(f"stride must be >= 1, got {stride}")
         self.files = sequence_files(root_or_files, split)
         self.clip_len, self.stride = clip_len, stride
-        self.modality, self.targets = modality, tuple(targets)
+        self.modality = modality
         self.size = tuple(size) if size is not None else None
         self.crop = tuple(crop) if crop is not None else None
         self.hflip, self.seed, self.epoch = hflip, seed, 0
@@ -238,27 +242,47 @@ class SequenceDataset(Dataset):
         reader = self.reader(file_index)
         frames_sel = slice(start, start + length)
         frames = read_frames(reader, frames_sel, self.modality)
-        masks = [reader.read(TARGET_KEYS[t], frames_sel) for t in self.targets]
-        targets = torch.from_numpy(np.stack(masks, axis=1).astype(np.float32))
+        masks = read_masks(reader, frames_sel, self.mask_tasks)
         if self.size is not None:
             frames = resize_frames(frames, self.size)
-            targets = resize_targets(targets, self.size)
+            masks = resize_targets(masks, self.size) if masks is not None else None
         rng = np.random.default_rng((self.seed, self.epoch, index))
         if self.crop is not None:
-            frames, targets = _random_crop(frames, targets, self.crop, rng)
+            frames, masks = _random_crop(frames, masks, self.crop, rng)
         if self.hflip and rng.random() < 0.5:
-            frames, targets = frames.flip(-1), targets.flip(-1)
-        return {
+            frames = frames.flip(-1)
+            masks = masks.flip(-1) if masks is not None else None
+        item = {
             "frames": frames.contiguous(),
-            "targets": targets.contiguous(),
             "sequence": self.files[file_index].stem,
             "start": start,
         }
+        if masks is not None:
+            item["masks"] = masks.contiguous()
+        if self.volume_task is not None:
+            item["volume"] = read_volume(reader, frames_sel, self.volume_task)
+        return item
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_readers"] = OrderedDict()
         return state
+
+
+def read_masks(
+    reader: SequenceReader, frames: slice, tasks: Sequence[Task]
+) -> torch.Tensor | None:
+    """Ground-truth masks of the mask ``tasks``: float32 (T, K, H, W) 0/1; None without any."""
+    if not tasks:
+        return None
+    masks = [reader.read(t.truth, frames) for t in tasks]
+    return torch.from_numpy(np.stack(masks, axis=1).astype(np.float32))
+
+
+def read_volume(reader: SequenceReader, frames: slice, task: Task) -> torch.Tensor:
+    """Ground-truth ml of the volume ``task``'s containers: float32 (T, V)."""
+    volume = np.asarray(reader.read(task.truth, frames), np.float32)
+    return torch.from_numpy(np.ascontiguousarray(volume[:, list(task.truth_columns)]))
 
 
 def _random_crop(frames, targets, crop, rng):
@@ -268,7 +292,5 @@ def _random_crop(frames, targets, crop, rng):
         raise PourbenchError(f"crop {crop} larger than frames {(h, w)}")
     top = int(rng.integers(0, h - ch + 1))
     left = int(rng.integers(0, w - cw + 1))
-    return (
-        frames[..., top : top + ch, left : left + cw],
-        targets[..., top : top + ch, left : left + cw],
-    )
+    window = (..., slice(top, top + ch), slice(left, left + cw))
+    return frames[window], (targets[window] if targets is not None else None)

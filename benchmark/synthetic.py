@@ -1,8 +1,10 @@
 """Tiny synthetic schema-v1 datasets for tests, demos of the training loop and perf checks.
 
-Not a simulation: a blue, warm stream falls into a grey bowl whose front wall hides the
-pool filling behind it, so ``mask/full`` (tracking) holds water that ``mask/visible``
-(detection) does not. Cheap to write at any size, and learnable in a few steps.
+Not a simulation: a blue, warm stream falls from a glass cup, whose water level drops in
+view, into a grey bowl whose front wall hides the pool filling behind it, so ``mask/full``
+(tracking) holds water that ``mask/visible`` (detection) does not, and the volumes
+(source + target = 200 ml) can be read from the cup in every frame. Cheap to write at any
+size, and learnable in a few steps.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ def synthetic_sequence(
     bowl_left, bowl_right = int(W * rng.uniform(0.15, 0.3)), int(W * rng.uniform(0.7, 0.85))
     bowl = (yy >= bowl_top) & (xx >= bowl_left) & (xx < bowl_right)
     stream_x = int(rng.integers(bowl_left + 2, max(bowl_right - 2, bowl_left + 3)))
+    cup_top, cup_bottom = max(1, H // 16), max(3, int(H * 0.4))
+    cup = (yy >= cup_top) & (yy < cup_bottom) & (xx >= max(1, W // 16)) & (xx < max(3, W // 4))
     stream_w = max(1, W // 20)
     rgb = np.empty((T, H, W, 3), np.uint8)
     thermal = np.empty((T, H, W), np.uint16)
@@ -43,9 +47,11 @@ def synthetic_sequence(
         )
         level = H - 1 - int(progress * (H - bowl_top) * 0.8)
         pool = bowl & (yy >= level)
-        water = stream | pool
+        left = 1.0 - t / max(T - 1, 1)  # the cup's share of the 200 ml, as in `volume`
+        in_cup = cup & (yy >= cup_bottom - round(left * (cup_bottom - cup_top)))
+        water = stream | pool | in_cup
         full[t] = water
-        visible[t] = stream  # the pool is behind the bowl's front wall
+        visible[t] = stream | in_cup  # the pool is behind the bowl's front wall
         img = background.copy()
         img[bowl] = (120, 120, 125)
         img[visible[t]] = 0.4 * img[visible[t]] + 0.6 * np.array([40, 90, 220])

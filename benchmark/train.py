@@ -1,9 +1,13 @@
 """Train a baseline on a dataset folder: seeded, resumable, optionally data-parallel.
 
-Tasks and outputs: ``detection`` learns ``mask/visible``, ``tracking`` learns ``mask/full``,
-``both`` learns the two as the model's two output channels (K = 2, detection first). The
-*main* task, which picks ``best.pt`` by validation F1 (threshold 0.5), is detection for
-"detection" and "both", tracking for "tracking".
+Tasks come from the Task table (``pourbench.core.tasks``): ``detection`` learns
+``mask/visible``, ``tracking`` ``mask/full``, ``volume`` the ml in the source and target
+container; several join with ``+`` (``detection+volume``; ``both`` = detection+tracking,
+``all`` = all three) and train one model with one head each (the mask tasks as output
+channels in table order, the volume task as the volume head). The loss is the sum of each
+task's loss: binary cross-entropy for masks, absolute error of ml / ``volume_scale_ml`` for
+volume. The *main* task (the first in table order) picks ``best.pt`` by its main metric on
+the validation split: F1 at 0.5 for masks, MAE of the target container for volume.
 
 A run folder holds ``last.pt`` (every epoch), ``best.pt``, optional ``epoch_XXX.pt``,
 ``metrics.csv`` / ``metrics.json`` (one row per epoch) and ``tensorboard/`` when the
@@ -11,7 +15,7 @@ A run folder holds ``last.pt`` (every epoch), ``best.pt``, optional ``epoch_XXX.
 (weights, optimiser, grad scaler, RNG states, epoch, best score, history); the data order
 and augmentations depend only on (seed, epoch), so a resumed run equals an uninterrupted one.
 
-Several GPUs: ``torchrun --nproc_per_node N -m pourbench.benchmark.train_cli ...``;
+Several GPUs: ``torchrun --nproc_per_node N -m pourbench.cli.train ...``;
 ``batch_size`` is per process; only rank 0 writes.
 """
 
@@ -36,27 +40,26 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from pourbench.baselines import MODELS, SegmentationModel, build_model
+from pourbench.baselines import MODELS, ModelOutput, SegmentationModel, build_model
 from pourbench.benchmark import distributed
 from pourbench.benchmark.checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
-from pourbench.benchmark.inference import input_chunks, stream_logits
+from pourbench.benchmark.inference import input_chunks, stream_outputs
 from pourbench.benchmark.loader import (
-    TARGET_KEYS,
     SequenceDataset,
     modality_channels,
+    read_masks,
+    read_volume,
     resize_targets,
     sequence_files,
 )
+from pourbench.benchmark.metrics import Confusion, f1_score
 from pourbench.core.atomic import write_text_atomic
 from pourbench.core.errors import PourbenchError
+from pourbench.core.tasks import VOLUME_CONTAINERS, Task, parse_tasks, task_set_name
 from pourbench.datasets.sequence import SequenceReader
 
 log = logging.getLogger(__name__)
 
-#: task -> targets, in output-channel order.
-TASK_TARGETS = {"detection": ("visible",), "tracking": ("full",), "both": ("visible", "full")}
-#: target -> the benchmark task it is scored in.
-TARGET_TASK = {"visible": "detection", "full": "tracking"}
 #: "auto" positive weight = negatives / positives of the training masks, clipped to this.
 AUTO_POS_WEIGHT_RANGE = (1.0, 100.0)
 #: Frames per chunk when validating whole sequences.
@@ -72,16 +75,13 @@ class TrainResult:
     run_dir: Path
     last_checkpoint: Path
     best_checkpoint: Path
-    best_f1: float
+    best_metric: str  # e.g. "val_f1_detection", "val_mae_target_ml_volume"
+    best_score: float
     best_epoch: int
     epochs: int
     num_parameters: int
     history: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def main_task(task: str) -> str:
-    return TARGET_TASK[TASK_TARGETS[task][0]]
 
 
 def select_device(device: str, local_rank: int = 0) -> torch.device:
@@ -131,7 +131,8 @@ def train(
         data: dataset folder with ``train/`` (and ``val/``; without it, train is validated).
         out: run folder for checkpoints and metrics.
         modality: ``"rgb"``, ``"thermal"`` or ``"rgb+thermal"``.
-        task: ``"detection"``, ``"tracking"`` or ``"both"`` (see the module docstring).
+        task: ``"detection"``, ``"tracking"``, ``"volume"``, a ``+`` join of them, ``"both"``
+            or ``"all"`` (see the module docstring).
         epochs: total epochs (a resumed run continues up to this number).
         batch_size: clips per optimiser step (per process under torchrun).
         lr, weight_decay: AdamW settings.
@@ -153,15 +154,13 @@ def train(
     start_time = time.perf_counter()
     if model not in MODELS:
         raise PourbenchError(f"unknown model {model!r}; valid models: {', '.join(sorted(MODELS))}")
-    if task not in TASK_TARGETS:
-        raise PourbenchError(f"unknown task {task!r}; valid: {', '.join(TASK_TARGETS)}")
+    tasks = parse_tasks(task)
     if epochs < 1 or batch_size < 1 or clip_len < 1 or lr <= 0:
         raise PourbenchError(
             f"need epochs, batch_size, clip_len >= 1 and lr > 0 "
             f"(got {epochs}, {batch_size}, {clip_len}, {lr})"
         )
     in_channels = modality_channels(modality)
-    targets = TASK_TARGETS[task]
     data, out = Path(data), Path(out)
     if not data.is_dir():
         raise PourbenchError(f"{data}: no such data folder")
@@ -169,7 +168,7 @@ def train(
         "model": model,
         "data": str(data),
         "modality": modality,
-        "task": task,
+        "task": task_set_name(tasks),
         "epochs": int(epochs),
         "batch_size": int(batch_size),
         "lr": float(lr),
@@ -195,7 +194,7 @@ def train(
         args["world_size"] = dist_info.world_size
         return _train(
             args,
-            targets,
+            tasks,
             in_channels,
             out,
             dev,
@@ -210,17 +209,9 @@ def train(
 
 
 def _train(
-    args, targets, in_channels, out, dev, dist_info, resume_from, progress, keep_epochs, start_time
+    args, tasks, in_channels, out, dev, dist_info, resume_from, progress, keep_epochs, start_time
 ) -> TrainResult:
     seed = args["seed"]
-    torch.manual_seed(seed)
-    net: SegmentationModel = build_model(
-        args["model"],
-        in_channels=in_channels,
-        out_channels=len(targets),
-        width=args["width"],
-        **args["model_kwargs"],
-    ).to(dev)
     size = tuple(args["size"]) if args["size"] else None
     train_set = SequenceDataset(
         args["data"],
@@ -228,19 +219,36 @@ def _train(
         clip_len=args["clip_len"],
         stride=args["stride"],
         modality=args["modality"],
-        targets=targets,
+        tasks=tasks,
         size=size,
         crop=tuple(args["crop"]) if args["crop"] else None,
         hflip=args["hflip"],
         seed=seed,
     )
+    volume_kwargs = {}
+    if train_set.volume_task is not None:
+        volume_kwargs = {
+            "volume_outputs": len(VOLUME_CONTAINERS),
+            "volume_scale_ml": volume_scale(train_set),
+        }
+    torch.manual_seed(seed)
+    net: SegmentationModel = build_model(
+        args["model"],
+        in_channels=in_channels,
+        out_channels=len(train_set.mask_tasks),
+        width=args["width"],
+        **volume_kwargs,
+        **args["model_kwargs"],
+    ).to(dev)
     val_files = _validation_files(Path(args["data"]))
     amp = dev.type == "cuda"
     optimizer = torch.optim.AdamW(
         net.parameters(), lr=args["lr"], weight_decay=args["weight_decay"]
     )
     scaler = torch.amp.GradScaler(dev.type, enabled=amp)
-    first_epoch, best_f1, best_epoch, history = 0, -1.0, 0, []
+    main = tasks[0]
+    best_metric = f"val_{main.main_metric}_{main.name}"
+    first_epoch, best_score, best_epoch, history = 0, main.worst, 0, []
     pos_weight = _resolve_pos_weight(args["pos_weight"], train_set)
 
     if resume_from is not None and resume_from.exists():
@@ -250,10 +258,13 @@ def _train(
         optimizer.load_state_dict(ckpt["optimizer_state"])
         scaler.load_state_dict(ckpt["scaler_state"])
         restore_rng(ckpt["rng"])
-        first_epoch, best_f1, best_epoch = ckpt["epoch"], ckpt["best_f1"], ckpt["best_epoch"]
-        history = list(ckpt["history"])
+        first_epoch, best_score = ckpt["epoch"], ckpt["best_score"]
+        best_epoch, history = ckpt["best_epoch"], list(ckpt["history"])
         pos_weight = ckpt["pos_weight"]
-        log.info("resumed %s at epoch %d (best F1 %.4f)", resume_from, first_epoch, best_f1)
+        log.info(
+            "resumed %s at epoch %d (best %s %.4f)", resume_from, first_epoch, best_metric,
+            best_score,
+        )
     elif resume_from is not None:
         log.info("%s: nothing to resume, starting fresh", resume_from)
     distributed.barrier(dist_info)  # every rank has read the run folder before rank 0 writes
@@ -268,7 +279,6 @@ def _train(
         train_set, num_replicas=dist_info.world_size, rank=dist_info.rank, shuffle=True, seed=seed
     )
     writer = _tensorboard(out) if dist_info.is_main else None
-    main_name = TARGET_TASK[targets[0]]
     show = progress and dist_info.is_main
     if dist_info.is_main:
         out.mkdir(parents=True, exist_ok=True)
@@ -304,10 +314,9 @@ def _train(
         )
         for batch in bar:
             frames = batch["frames"].to(dev, non_blocking=True)
-            target = batch["targets"].to(dev, non_blocking=True)
             with torch.autocast(dev.type, dtype=torch.float16, enabled=amp):
-                logits = ddp(frames)
-            loss = F.binary_cross_entropy_with_logits(logits.float(), target, pos_weight=weight)
+                output = ddp(frames)
+            loss = training_loss(output, batch, weight, net.volume_scale_ml, dev)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
@@ -316,7 +325,7 @@ def _train(
             bar.set_postfix(loss=f"{loss.item():.4f}")
         totals = distributed.all_sum(totals, dist_info, dev)
         val = validate(
-            net, val_files, args["modality"], targets, size, dev, weight, amp, dist_info, show
+            net, val_files, args["modality"], tasks, size, dev, weight, amp, dist_info, show
         )
         row = {
             "epoch": epoch + 1,
@@ -326,10 +335,10 @@ def _train(
             "seconds": round(time.perf_counter() - epoch_start, 3),
         }
         history.append(row)
-        improved = row[f"val_f1_{main_name}"] > best_f1
+        improved = main.better(row[best_metric], best_score)
         if improved:
-            best_f1, best_epoch = row[f"val_f1_{main_name}"], epoch + 1
-        row["best_f1"] = best_f1
+            best_score, best_epoch = row[best_metric], epoch + 1
+        row["best_score"] = best_score
         log.info(
             "epoch %d/%d: %s",
             epoch + 1,
@@ -344,10 +353,11 @@ def _train(
                 "scaler_state": scaler.state_dict(),
                 "rng": rng_state(),
                 "epoch": epoch + 1,
-                "best_f1": best_f1,
+                "best_metric": best_metric,
+                "best_score": best_score,
                 "best_epoch": best_epoch,
                 "args": args,
-                "targets": list(targets),
+                "tasks": [t.name for t in tasks],
                 "pos_weight": list(pos_weight),
                 "history": history,
                 "num_parameters": net.num_parameters(),
@@ -371,7 +381,8 @@ def _train(
         run_dir=out,
         last_checkpoint=out / "last.pt",
         best_checkpoint=out / "best.pt",
-        best_f1=best_f1,
+        best_metric=best_metric,
+        best_score=best_score,
         best_epoch=best_epoch,
         epochs=args["epochs"],
         num_parameters=net.num_parameters(),
@@ -380,12 +391,33 @@ def _train(
     )
 
 
+def training_loss(
+    output: ModelOutput,
+    batch: dict[str, torch.Tensor],
+    pos_weight: torch.Tensor,
+    volume_scale_ml: float,
+    device: torch.device,
+) -> torch.Tensor:
+    """Sum of the task losses: BCE over the mask channels, L1 of ml / scale for volume."""
+    loss = torch.zeros((), device=device)
+    if output.masks is not None:
+        target = batch["masks"].to(device, non_blocking=True)
+        loss = loss + F.binary_cross_entropy_with_logits(
+            output.masks.float(), target, pos_weight=pos_weight
+        )
+    if output.volume is not None:
+        target = batch["volume"].to(device, non_blocking=True)
+        scale = volume_scale_ml
+        loss = loss + F.l1_loss(output.volume.float() / scale, target / scale)
+    return loss
+
+
 @torch.no_grad()
 def validate(
     model: SegmentationModel,
     files: list[Path],
     modality: str,
-    targets: tuple[str, ...],
+    tasks: tuple[Task, ...],
     size: tuple[int, int] | None,
     device: torch.device,
     pos_weight: torch.Tensor,
@@ -393,53 +425,72 @@ def validate(
     dist_info: distributed.DistInfo | None = None,
     progress: bool = False,
 ) -> dict[str, float]:
-    """Loss and F1 at threshold 0.5 over all pixels of whole sequences, per target.
+    """Loss and each task's validation metrics over whole sequences.
 
     Sequences run causally in chunks (the LSTM carries its memory through the whole
-    sequence), at the training resolution; masks are area-resized and binarised at 0.5.
-    Under torchrun each process takes every world_size-th file and the counts are summed.
-    An empty target predicted empty scores F1 = 1.
+    sequence), at the training resolution. Masks are area-resized and binarised at 0.5 and
+    scored by F1 (an empty target predicted empty scores 1); volumes by the mean absolute
+    error in ml of each container. Under torchrun each process takes every world_size-th
+    file and the counts are summed.
 
     Returns:
-        ``val_loss`` and ``val_f1_<task>`` for each target.
+        ``val_loss``, ``val_f1_<task>`` per mask task, and ``val_mae_source_ml_volume``,
+        ``val_mae_target_ml_volume`` for the volume task.
     """
     dist_info = dist_info or distributed.DistInfo()
     was_training = model.training
     model.eval()
-    k = len(targets)
-    counts = torch.zeros(3 * k + 2, dtype=torch.float64)  # tp, fp, fn per target; loss, pixels
+    mask_tasks = [t for t in tasks if t.is_mask]
+    volume_task = next((t for t in tasks if not t.is_mask), None)
+    k, v = len(mask_tasks), len(VOLUME_CONTAINERS)
+    # tp, fp, fn per mask task; |error| sum per container; loss terms; mask pixels; frames
+    counts = torch.zeros(3 * k + v + 4, dtype=torch.float64)
     mine = files[dist_info.rank :: dist_info.world_size]
     for path in tqdm(mine, desc="validate", disable=not progress, leave=False, unit="seq"):
         with SequenceReader(path) as reader:
-            for frames, logits in stream_logits(
-                model, input_chunks(reader, modality, size, VALIDATION_CHUNK), device, amp
-            ):
-                masks = np.stack([reader.read(TARGET_KEYS[t], frames) for t in targets], 1)
-                y = torch.from_numpy(masks.astype(np.float32))
-                y = resize_targets(y, tuple(logits.shape[-2:])).to(device)
-                counts[-2] += F.binary_cross_entropy_with_logits(
-                    logits, y, pos_weight=pos_weight, reduction="sum"
-                ).item()
-                counts[-1] += y.numel()
-                pred, truth = logits > 0, y >= 0.5
-                for i in range(k):
-                    p, t = pred[:, i], truth[:, i]
-                    counts[3 * i] += (p & t).sum().item()
-                    counts[3 * i + 1] += (p & ~t).sum().item()
-                    counts[3 * i + 2] += (~p & t).sum().item()
+            chunks = input_chunks(reader, modality, size, VALIDATION_CHUNK)
+            for frames, output in stream_outputs(model, chunks, device, amp):
+                if output.masks is not None:
+                    y = read_masks(reader, frames, mask_tasks)
+                    y = resize_targets(y, tuple(output.masks.shape[-2:])).to(device)
+                    counts[-4] += F.binary_cross_entropy_with_logits(
+                        output.masks, y, pos_weight=pos_weight, reduction="sum"
+                    ).item()
+                    counts[-2] += y.numel()
+                    pred, truth = output.masks > 0, y >= 0.5
+                    for i in range(k):
+                        p, t = pred[:, i], truth[:, i]
+                        counts[3 * i] += (p & t).sum().item()
+                        counts[3 * i + 1] += (p & ~t).sum().item()
+                        counts[3 * i + 2] += (~p & t).sum().item()
+                if output.volume is not None:
+                    error = (output.volume - read_volume(reader, frames, volume_task).to(device))
+                    counts[3 * k : 3 * k + v] += error.abs().sum(0).double().cpu()
+                    counts[-3] += error.abs().sum().item() / model.volume_scale_ml
+                    counts[-1] += error.shape[0]
     counts = distributed.all_sum(counts, dist_info, device)
     model.train(was_training)
-    result = {"val_loss": float(counts[-2] / max(counts[-1], 1))}
-    for i, target in enumerate(targets):
+    pixels, frames_seen = max(float(counts[-2]), 1.0), max(float(counts[-1]), 1.0)
+    loss = float(counts[-4]) / pixels + float(counts[-3]) / (frames_seen * v)
+    result = {"val_loss": loss}
+    for i, task in enumerate(mask_tasks):
         tp, fp, fn = counts[3 * i : 3 * i + 3].tolist()
-        result[f"val_f1_{TARGET_TASK[target]}"] = f1_score(tp, fp, fn)
+        result[f"val_f1_{task.name}"] = f1_score(Confusion(tp, fp, fn, 0))
+    if volume_task is not None:
+        for j, container in enumerate(VOLUME_CONTAINERS):
+            mae = float(counts[3 * k + j]) / frames_seen
+            result[f"val_mae_{container}_ml_{volume_task.name}"] = mae
     return result
 
 
-def f1_score(tp: float, fp: float, fn: float) -> float:
-    """2TP / (2TP + FP + FN); 1.0 when there is nothing to find and nothing was found."""
-    denominator = 2 * tp + fp + fn
-    return 1.0 if denominator == 0 else 2 * tp / denominator
+def volume_scale(dataset: SequenceDataset) -> float:
+    """The volume head's scale: the mean ml over the training files' containers (>= 1)."""
+    total, count = 0.0, 0
+    for path in dataset.files:
+        with SequenceReader(path) as r:
+            v = read_volume(r, slice(None), dataset.volume_task).numpy()
+        total, count = total + float(v.sum()), count + v.size
+    return max(1.0, round(total / max(count, 1), 3))
 
 
 def write_metrics(out: Path, history: list[dict[str, Any]]) -> None:
@@ -462,8 +513,8 @@ def _validation_files(data: Path) -> list[Path]:
 
 
 def _resolve_pos_weight(pos_weight, dataset: SequenceDataset) -> list[float]:
-    """Per-target positive weights: 1, a given number, or negatives/positives ("auto")."""
-    k = len(dataset.targets)
+    """Per-mask-task positive weights: 1, a given number, or negatives/positives ("auto")."""
+    k = len(dataset.mask_tasks)
     if pos_weight is None:
         return [1.0] * k
     if pos_weight == "auto":
@@ -471,10 +522,10 @@ def _resolve_pos_weight(pos_weight, dataset: SequenceDataset) -> list[float]:
         for path in dataset.files:
             with SequenceReader(path) as r:
                 frames = slice(None, None, max(1, r.num_frames // 16))  # ~16 frames a file
-                for i, target in enumerate(dataset.targets):
-                    mask = r.read(TARGET_KEYS[target], frames)
+                for i, task in enumerate(dataset.mask_tasks):
+                    mask = r.read(task.truth, frames)
                     positives[i] += mask.sum()
-                pixels += mask.size
+                    pixels += mask.size if i == 0 else 0
         low, high = AUTO_POS_WEIGHT_RANGE
         weights = [float(np.clip((pixels - p) / p, low, high)) if p > 0 else 1.0 for p in positives]
         log.info("auto positive weights %s", weights)
@@ -510,25 +561,3 @@ def _tensorboard(out: Path):
     from torch.utils.tensorboard import SummaryWriter
 
     return SummaryWriter(log_dir=str(out / "tensorboard"))
-
-
-def parse_size(text: str | None) -> tuple[int, int] | None:
-    """``"160x120"`` (width x height, as resolutions are written) -> (H, W) = (120, 160)."""
-    if text is None or text == "":
-        return None
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError as e:
-        raise PourbenchError(f"size must be WIDTHxHEIGHT like 160x120, got {text!r}") from e
-    if w < 1 or h < 1:
-        raise PourbenchError(f"size must be positive, got {text!r}")
-    return h, w
-
-
-def train_command(size: str | None = None, **options: Any) -> TrainResult:
-    """``pourbench train --model cnn|multiframe|lstm --data DIR --out RUN [...]``.
-
-    ``size`` is ``WIDTHxHEIGHT`` (e.g. ``160x120``); every other option goes to :func:`train`
-    unchanged (``pos_weight`` is a number or "auto").
-    """
-    return train(size=parse_size(size), **options)

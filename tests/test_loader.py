@@ -41,12 +41,12 @@ def data(tmp_path_factory):
 def test_returns_exactly_the_frames_written(tmp_path):
     seq = write_random(tmp_path / "seq_000000.h5")
     ds = SequenceDataset(
-        tmp_path, clip_len=4, stride=3, modality="rgb+thermal", targets=("full", "visible")
+        tmp_path, clip_len=4, stride=3, modality="rgb+thermal", tasks=("tracking", "detection")
     )
     assert [(c[1], c[2]) for c in ds.clips] == [(0, 4), (3, 4), (6, 4)]
     item = ds[1]
     assert item["sequence"] == "seq_000000" and item["start"] == 3
-    x, y = item["frames"], item["targets"]
+    x, y = item["frames"], item["masks"]
     assert x.dtype == y.dtype == torch.float32
     assert x.shape == (4, 4, 12, 16) and y.shape == (4, 2, 12, 16)
     mean, std = torch.tensor(RGB_MEAN).view(3, 1, 1), torch.tensor(RGB_STD).view(3, 1, 1)
@@ -75,18 +75,20 @@ def test_whole_sequences_and_short_ones(tmp_path):
 def test_resize_gives_coverage_fractions(tmp_path):
     write_random(tmp_path / "seq_000000.h5", H=12, W=16)
     item = SequenceDataset(tmp_path, clip_len=2, size=(6, 8))[0]
-    assert item["frames"].shape == (2, 3, 6, 8) and item["targets"].shape == (2, 1, 6, 8)
-    raw = SequenceDataset(tmp_path, clip_len=2)[0]["targets"]
-    torch.testing.assert_close(item["targets"], raw.reshape(2, 1, 6, 2, 8, 2).mean((3, 5)))
+    assert item["frames"].shape == (2, 3, 6, 8) and item["masks"].shape == (2, 1, 6, 8)
+    raw = SequenceDataset(tmp_path, clip_len=2)[0]["masks"]
+    torch.testing.assert_close(item["masks"], raw.reshape(2, 1, 6, 2, 8, 2).mean((3, 5)))
 
 
 def test_augmentations_are_seeded_and_consistent(data):
-    plain = SequenceDataset(data, "train", clip_len=4, targets=("visible", "full"))
+    plain = SequenceDataset(data, "train", clip_len=4, tasks=("detection", "tracking"))
     aug = SequenceDataset(
-        data, "train", clip_len=4, targets=("visible", "full"), crop=(24, 20), hflip=True, seed=3
+        data, "train", clip_len=4, tasks=("detection", "tracking"), crop=(24, 20), hflip=True,
+        seed=3,
     )
     again = SequenceDataset(
-        data, "train", clip_len=4, targets=("visible", "full"), crop=(24, 20), hflip=True, seed=3
+        data, "train", clip_len=4, tasks=("detection", "tracking"), crop=(24, 20), hflip=True,
+        seed=3,
     )
     layouts = set()
     for epoch in range(4):
@@ -102,13 +104,13 @@ def test_augmentations_are_seeded_and_consistent(data):
 def _find_layout(base, aug):
     h, w = aug["frames"].shape[-2:]
     for flip in (False, True):
-        x, y = base["frames"], base["targets"]
+        x, y = base["frames"], base["masks"]
         if flip:
             x, y = x.flip(-1), y.flip(-1)
         for top in range(x.shape[-2] - h + 1):
             for left in range(x.shape[-1] - w + 1):
                 window = (..., slice(top, top + h), slice(left, left + w))
-                if torch.equal(x[window], aug["frames"]) and torch.equal(y[window], aug["targets"]):
+                if torch.equal(x[window], aug["frames"]) and torch.equal(y[window], aug["masks"]):
                     return flip, top, left
     raise AssertionError("augmented clip is not a crop/flip of the original")
 
@@ -121,7 +123,7 @@ def test_dataloader_with_two_workers_matches_in_process(data):
     assert len(serial) == len(parallel) == 3
     for a, b in zip(serial, parallel, strict=True):
         torch.testing.assert_close(a["frames"], b["frames"], rtol=0, atol=0)
-        torch.testing.assert_close(a["targets"], b["targets"], rtol=0, atol=0)
+        torch.testing.assert_close(a["masks"], b["masks"], rtol=0, atol=0)
         assert a["sequence"] == b["sequence"]
 
 
@@ -137,5 +139,5 @@ def test_ignores_debris_and_reports_bad_folders(tmp_path, data):
         SequenceDataset(data)
     with pytest.raises(PourbenchError, match="unknown modality"):
         SequenceDataset(data, "train", modality="depth")
-    with pytest.raises(PourbenchError, match="unknown targets"):
-        SequenceDataset(data, "train", targets=("wet",))
+    with pytest.raises(PourbenchError, match="unknown task 'wet'"):
+        SequenceDataset(data, "train", tasks=("wet",))

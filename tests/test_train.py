@@ -15,13 +15,7 @@ import torch
 from pourbench.baselines import model_from_config
 from pourbench.benchmark.loader import SequenceDataset
 from pourbench.benchmark.synthetic import write_synthetic_dataset
-from pourbench.benchmark.train import (
-    _resolve_pos_weight,
-    f1_score,
-    parse_size,
-    train,
-    train_command,
-)
+from pourbench.benchmark.train import _resolve_pos_weight, train
 from pourbench.core.errors import PourbenchError
 from pourbench.datasets.sequence import SequenceReader
 
@@ -59,9 +53,9 @@ def test_resume_equals_uninterrupted_run(data, tmp_path):
 def test_checkpoint_is_plain_data_and_rebuilds_the_model(data, tmp_path):
     result = train(model="multiframe", data=data, out=tmp_path / "run", epochs=1, **TINY)
     ckpt = torch.load(result.best_checkpoint, weights_only=True)  # no pickled objects
-    assert ckpt["format"] == "pourbench-checkpoint" and ckpt["targets"] == ["visible"]
+    assert ckpt["format"] == "pourbench-checkpoint" and ckpt["tasks"] == ["detection"]
     assert isinstance(ckpt["rng"]["torch"], torch.Tensor)
-    json.dumps({k: ckpt[k] for k in ("model_config", "args", "history", "best_f1")})
+    json.dumps({k: ckpt[k] for k in ("model_config", "args", "history", "best_score")})
     model = model_from_config(ckpt["model_config"])
     model.load_state_dict(ckpt["model_state"])
     assert model.num_parameters() == ckpt["num_parameters"] == result.num_parameters
@@ -76,21 +70,47 @@ def test_metrics_log_and_validation_on_train_without_val(tmp_path):
     )  # fmt: skip
     rows = list(csv.DictReader(open(tmp_path / "run" / "metrics.csv")))
     assert [r["epoch"] for r in rows] == ["1", "2"]
-    assert {"train_loss", "val_loss", "val_f1_tracking", "best_f1"} <= set(rows[0])
+    assert {"train_loss", "val_loss", "val_f1_tracking", "best_score"} <= set(rows[0])
     history = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert history == result.history
-    assert 0.0 <= result.best_f1 <= 1.0
-    assert result.best_f1 == max(r["val_f1_tracking"] for r in history)
+    assert result.best_metric == "val_f1_tracking"
+    assert 0.0 <= result.best_score <= 1.0
+    assert result.best_score == max(r["val_f1_tracking"] for r in history)
 
 
-def test_f1_hand_worked():
-    assert f1_score(0, 0, 0) == 1.0  # nothing to find, nothing found
-    assert f1_score(0, 3, 0) == 0.0
-    assert f1_score(5, 5, 0) == pytest.approx(2 / 3)
+def test_volume_training_picks_the_lowest_error(data, tmp_path):
+    """Volume is the main task: best.pt is the epoch with the lowest target-container error
+    (lower is better), and the head's scale is the training set's mean ml."""
+    result = train(
+        model="cnn", data=data, out=tmp_path / "run", epochs=3, task="volume", **TINY
+    )  # fmt: skip
+    errors = [r["val_mae_target_ml_volume"] for r in result.history]
+    assert result.best_metric == "val_mae_target_ml_volume"
+    assert result.best_score == min(errors) and all(0 <= e < 400 for e in errors)
+    ckpt = torch.load(result.best_checkpoint, weights_only=True)
+    assert ckpt["tasks"] == ["volume"] and ckpt["best_epoch"] == 1 + errors.index(min(errors))
+    config = ckpt["model_config"]
+    assert config["out_channels"] == 0 and config["volume_outputs"] == 2
+    assert config["volume_scale_ml"] == pytest.approx(100.0, rel=0.01)  # mean of 200-f and f
+
+
+def test_joint_training_reports_every_task(data, tmp_path):
+    result = train(model="lstm", data=data, out=tmp_path / "run", epochs=1, task="all", **TINY)
+    row = result.history[0]
+    for key in ("val_f1_detection", "val_f1_tracking", "val_mae_source_ml_volume",
+                "val_mae_target_ml_volume"):  # fmt: skip
+        assert key in row and np.isfinite(row[key])
+    ckpt = torch.load(result.best_checkpoint, weights_only=True)
+    assert ckpt["tasks"] == ["detection", "tracking", "volume"]
+    assert result.best_metric == "val_f1_detection"  # the main task is the first named
+    assert ckpt["model_config"]["out_channels"] == 2
+    later = train(model="cnn", data=data, out=tmp_path / "v", epochs=1, task="volume+tracking",
+                  **TINY)  # fmt: skip
+    assert later.best_metric == "val_mae_target_ml_volume"
 
 
 def test_auto_pos_weight_is_negatives_over_positives(data):
-    ds = SequenceDataset(data, "train", clip_len=4, targets=("visible", "full"))
+    ds = SequenceDataset(data, "train", clip_len=4, tasks=("detection", "tracking"))
     weights = _resolve_pos_weight("auto", ds)
     for i, key in enumerate(("mask/visible", "mask/full")):
         masks = np.concatenate([SequenceReader(p).read(key) for p in ds.files])
@@ -106,11 +126,8 @@ def test_bad_input_raises_one_clear_error(data, tmp_path):
         train(model="unet", data=data, out=tmp_path / "r")
     with pytest.raises(PourbenchError, match="no such data folder"):
         train(model="cnn", data=tmp_path / "missing", out=tmp_path / "r")
-    with pytest.raises(PourbenchError, match="unknown task"):
-        train(model="cnn", data=data, out=tmp_path / "r", task="volume")
-    with pytest.raises(PourbenchError, match="WIDTHxHEIGHT"):
-        train_command(model="cnn", data=data, out=tmp_path / "r", size="big")
-    assert parse_size("160x120") == (120, 160)
+    with pytest.raises(PourbenchError, match="unknown task 'mass'"):
+        train(model="cnn", data=data, out=tmp_path / "r", task="detection+mass")
     train(model="cnn", data=data, out=tmp_path / "r", epochs=1, **TINY)
     with pytest.raises(PourbenchError, match="already holds a run"):
         train(model="cnn", data=data, out=tmp_path / "r", epochs=1, **TINY)

@@ -29,7 +29,7 @@ from pourbench.benchmark.synthetic import write_synthetic_dataset
 def loader_fps(
     root: Path, workers: int, clip_len: int = 8, batch_size: int = 4, reps: int = 2
 ) -> float:
-    ds = SequenceDataset(root, "train", clip_len=clip_len, targets=("visible", "full"))
+    ds = SequenceDataset(root, "train", clip_len=clip_len, tasks=("detection", "tracking"))
     loader = DataLoader(ds, batch_size=batch_size, num_workers=workers, shuffle=False)
     ds[len(ds) - 1]  # warm-up: first-use costs (imports, page cache) are not the loader's
     best = float("inf")
@@ -50,7 +50,7 @@ def model_fps(name: str, size: tuple[int, int], train: bool, batch=4, clip=8, re
     def once() -> None:
         if train:
             model.zero_grad()
-            loss_fn(model(x), y).backward()
+            loss_fn(model(x).masks, y).backward()
         else:
             with torch.no_grad():
                 model(x)

@@ -147,10 +147,10 @@ def task_named(name: str) -> Task:
 
 
 def parse_tasks(text: str) -> tuple[Task, ...]:
-    """Tasks trained together: ``detection``, ``detection+volume``, ``both``, ``all``...
+    """Tasks trained together: ``detection``, ``volume+detection``, ``both``, ``all``...
 
-    Mask tasks come first, in table order, then the volume task; the first is the main task
-    (it picks ``best.pt``).
+    In the order named, each once; the first is the main task (it picks ``best.pt``). The
+    mask tasks among them are the model's mask channels in that order.
     """
     names: list[str] = []
     for part in str(text).split("+"):
@@ -164,8 +164,7 @@ def parse_tasks(text: str) -> tuple[Task, ...]:
             raise PourbenchError(
                 f"unknown task {part!r} in {text!r}; valid: {valid}, or several joined by +"
             )
-    order = list(TASKS)
-    return tuple(TASKS[n] for n in sorted(set(names), key=order.index))
+    return tuple(TASKS[n] for n in dict.fromkeys(names))
 
 
 def task_set_name(tasks: tuple[Task, ...]) -> str:
