@@ -1,16 +1,17 @@
 """Run a trained checkpoint over test sequences and write a predictions file.
 
-Format (design.md): HDF5, one dataset per test sequence named by its file stem
-(``seq_000012``), float16 water probabilities (T, H, W) in [0, 1] at the sequence's native
-resolution (bilinearly upsampled when the model ran at a smaller ``size``), gzip-compressed
-one frame per chunk. Root attrs: ``model``, ``modality``, ``task``, ``num_parameters``,
+Format (design.md, README): HDF5, one dataset per test sequence named by its file stem
+(``seq_000012``). Mask tasks: float16 water probabilities (T, H, W) in [0, 1] at the
+sequence's native resolution (bilinearly upsampled when the model ran at a smaller
+``size``), gzip-compressed one frame per chunk. Volume: float32 (T, 2) ml in the source and
+the target container. Root attrs: ``model``, ``modality``, ``task``, ``num_parameters``,
 ``checkpoint``, ``created`` (ISO 8601, UTC), ``pourbench_version``.
 
 Each sequence runs whole and causally: chunk by chunk with the model's state carried (the
 LSTM streams its memory, the multi-frame model keeps its window of past frames).
 
-A checkpoint trained for ``task="both"`` gives two files: ``out`` holds detection (the
-main task) and ``<out stem>_tracking<suffix>`` holds tracking.
+A checkpoint trained on several tasks gives one file per task: ``out`` holds the main task
+and ``<out stem>_<task><suffix>`` each other one.
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ from tqdm import tqdm
 from pourbench import __version__
 from pourbench.baselines import model_from_config
 from pourbench.benchmark.checkpoint import load_checkpoint
-from pourbench.benchmark.inference import input_chunks, stream_logits
+from pourbench.benchmark.inference import input_chunks, stream_outputs
 from pourbench.benchmark.loader import sequence_files
-from pourbench.benchmark.train import TARGET_TASK, select_device
+from pourbench.benchmark.train import select_device
 from pourbench.core.atomic import atomic_path
 from pourbench.core.errors import PourbenchError
+from pourbench.core.tasks import Task, task_named
 from pourbench.datasets.sequence import SequenceReader
 
 log = logging.getLogger(__name__)
@@ -42,14 +44,11 @@ log = logging.getLogger(__name__)
 PREDICT_CHUNK = 16
 
 
-def prediction_paths(out: str | os.PathLike, targets: list[str]) -> list[Path]:
-    """Output file per target: ``out`` for the first (main) one, ``<stem>_<task><suffix>``
+def prediction_paths(out: str | os.PathLike, tasks: list[Task]) -> list[Path]:
+    """Output file per task: ``out`` for the first (main) one, ``<stem>_<task><suffix>``
     for the others."""
     out = Path(out)
-    paths = [out]
-    for target in targets[1:]:
-        paths.append(out.with_name(f"{out.stem}_{TARGET_TASK[target]}{out.suffix or '.h5'}"))
-    return paths
+    return [out] + [out.with_name(f"{out.stem}_{t.name}{out.suffix or '.h5'}") for t in tasks[1:]]
 
 
 def predict(
@@ -71,7 +70,7 @@ def predict(
         chunk_len: frames per forward pass.
 
     Returns:
-        The files written: ``[out]``, or ``[out, tracking file]`` for task "both".
+        The files written, one per task of the checkpoint, main task first.
 
     Raises:
         PourbenchError: a checkpoint that is not ours, or a missing/empty data folder.
@@ -85,26 +84,26 @@ def predict(
     except RuntimeError as e:
         raise PourbenchError(f"{checkpoint}: weights do not fit the stored model config") from e
     model.to(dev).eval()
-    args, targets = ckpt["args"], list(ckpt["targets"])
+    args, tasks = ckpt["args"], [task_named(n) for n in ckpt["tasks"]]
     size = tuple(args["size"]) if args.get("size") else None
-    paths = prediction_paths(out, targets)
+    paths = prediction_paths(out, tasks)
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     with contextlib.ExitStack() as stack:
-        outputs = []
-        for path, target in zip(paths, targets, strict=True):
+        outputs = {}
+        for path, task in zip(paths, tasks, strict=True):
             h5 = stack.enter_context(h5py.File(stack.enter_context(atomic_path(path)), "w"))
             h5.attrs.update(
                 {
                     "model": model.name,
                     "modality": args["modality"],
-                    "task": TARGET_TASK[target],
+                    "task": task.name,
                     "num_parameters": model.num_parameters(),
                     "checkpoint": str(Path(checkpoint)),
                     "created": created,
                     "pourbench_version": __version__,
                 }
             )
-            outputs.append(h5)
+            outputs[task.name] = h5
         for path in tqdm(files, desc="predict", disable=not progress, unit="seq"):
             _predict_sequence(model, path, args["modality"], size, dev, chunk_len, outputs)
     log.info("wrote %s (%d sequences)", ", ".join(map(str, paths)), len(files))
@@ -112,37 +111,34 @@ def predict(
 
 
 def _predict_sequence(model, path, modality, size, device, chunk_len, outputs) -> None:
+    """Stream one sequence through ``model``; write each task's dataset in ``outputs``."""
+    tasks = [task_named(name) for name in outputs]
+    mask_index = {t.name: i for i, t in enumerate(t for t in tasks if t.is_mask)}
     with SequenceReader(path) as reader:
         T, H, W = reader.num_frames, reader.height, reader.width
-        datasets = [
-            h5.create_dataset(
-                path.stem,
-                shape=(T, H, W),
-                dtype="float16",
-                chunks=(1, H, W),
-                compression="gzip",
-                compression_opts=1,
-                shuffle=True,
-            )
-            for h5 in outputs
-        ]
+        datasets = {}
+        for task in tasks:
+            shape = (T, *task.prediction_frame_shape(H, W))
+            if task.is_mask:
+                datasets[task.name] = outputs[task.name].create_dataset(
+                    path.stem, shape=shape, dtype="float16", chunks=(1, H, W),
+                    compression="gzip", compression_opts=1, shuffle=True,
+                )  # fmt: skip
+            else:
+                datasets[task.name] = outputs[task.name].create_dataset(
+                    path.stem, shape=shape, dtype="float32"
+                )
         amp = device.type == "cuda"
         chunks = input_chunks(reader, modality, size, chunk_len)
-        for frames, logits in stream_logits(model, chunks, device, amp):
-            probs = torch.sigmoid(logits)  # (t, K, h, w)
-            if tuple(probs.shape[-2:]) != (H, W):
-                probs = F.interpolate(probs, size=(H, W), mode="bilinear", align_corners=False)
-            probs = probs.clamp_(0.0, 1.0).to(torch.float16).cpu().numpy()
-            for i, dataset in enumerate(datasets):
-                dataset[frames] = probs[:, i]
-
-
-def predict_command(
-    checkpoint: str | os.PathLike,
-    data: str | os.PathLike,
-    out: str | os.PathLike,
-    device: str = "auto",
-    progress: bool = True,
-) -> list[Path]:
-    """``pourbench predict --checkpoint RUN/best.pt --data DIR/test --out predictions.h5``."""
-    return predict(checkpoint, data, out, device=device, progress=progress)
+        for frames, output in stream_outputs(model, chunks, device, amp):
+            if output.masks is not None:
+                probs = torch.sigmoid(output.masks)  # (t, K, h, w)
+                if tuple(probs.shape[-2:]) != (H, W):
+                    probs = F.interpolate(probs, size=(H, W), mode="bilinear", align_corners=False)
+                probs = probs.clamp_(0.0, 1.0).to(torch.float16).cpu().numpy()
+                for name, k in mask_index.items():
+                    datasets[name][frames] = probs[:, k]
+            if output.volume is not None:
+                for task in tasks:
+                    if not task.is_mask:
+                        datasets[task.name][frames] = output.volume.clamp(min=0).cpu().numpy()

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from pourbench.benchmark.predict import predict, predict_command
+from pourbench.benchmark.predict import predict
 from pourbench.benchmark.synthetic import write_synthetic_dataset
 from pourbench.benchmark.train import train
 from pourbench.core.errors import PourbenchError
@@ -25,13 +25,13 @@ def data(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def runs(data, tmp_path_factory):
-    """One 1-epoch run per model; the LSTM one trains at a smaller size for both tasks."""
+    """One 1-epoch run per model; the LSTM one trains at a smaller size for all tasks."""
     root = tmp_path_factory.mktemp("runs")
     return {
         "cnn": train(model="cnn", data=data, out=root / "cnn", **TINY),
         "multiframe": train(model="multiframe", data=data, out=root / "mf", **TINY),
         "lstm": train(
-            model="lstm", data=data, out=root / "lstm", task="both", size=(16, 12), **TINY
+            model="lstm", data=data, out=root / "lstm", task="all", size=(16, 12), **TINY
         ),
     }
 
@@ -43,7 +43,7 @@ def read_predictions(path):
 
 def test_round_trip_writes_the_submission_format(data, runs, tmp_path):
     out = tmp_path / "predictions.h5"
-    assert predict_command(runs["cnn"].best_checkpoint, data / "test", out, progress=False) == [out]
+    assert predict(runs["cnn"].best_checkpoint, data / "test", out, progress=False) == [out]
     attrs, preds = read_predictions(out)
     assert sorted(preds) == ["seq_000003", "seq_000004"]
     for p in preds.values():
@@ -55,15 +55,20 @@ def test_round_trip_writes_the_submission_format(data, runs, tmp_path):
     assert not list(tmp_path.glob("*.tmp-*"))
 
 
-def test_both_tasks_at_training_size_give_two_native_files(data, runs, tmp_path):
+def test_all_tasks_at_training_size_give_one_native_file_each(data, runs, tmp_path):
     paths = predict(runs["lstm"].best_checkpoint, data / "test", tmp_path / "p.h5", progress=False)
-    assert [p.name for p in paths] == ["p.h5", "p_tracking.h5"]
+    assert [p.name for p in paths] == ["p.h5", "p_tracking.h5", "p_volume.h5"]
     tasks = []
-    for path in paths:
+    for path in paths[:2]:
         attrs, preds = read_predictions(path)
         tasks.append(attrs["task"])
         assert all(p.shape == (7, 32, 24) for p in preds.values())  # upsampled from 16x12
-    assert tasks == ["detection", "tracking"]
+    attrs, volumes = read_predictions(paths[2])
+    assert tasks + [attrs["task"]] == ["detection", "tracking", "volume"]
+    assert sorted(volumes) == ["seq_000003", "seq_000004"]
+    for v in volumes.values():  # ml in the source and target container per frame
+        assert v.shape == (7, 2) and v.dtype == np.float32 and (v >= 0).all()
+        assert np.isfinite(v).all() and 1.0 < float(v.mean()) < 1000.0
 
 
 @pytest.mark.parametrize("name", ["multiframe", "lstm"])
@@ -74,11 +79,13 @@ def test_chunked_streaming_equals_one_pass(data, runs, tmp_path, name):
         out = predict(
             ckpt, data / "test", tmp_path / f"{chunk}.h5", progress=False, chunk_len=chunk
         )
-        results[chunk] = read_predictions(out[0])[1]
-    for seq, whole in results[64].items():
-        np.testing.assert_allclose(
-            results[3][seq].astype(np.float32), whole.astype(np.float32), atol=1e-3
-        )
+        results[chunk] = [read_predictions(path)[1] for path in out]
+    for chunked, whole in zip(results[3], results[64], strict=True):
+        for seq in whole:
+            np.testing.assert_allclose(
+                chunked[seq].astype(np.float32), whole[seq].astype(np.float32), atol=1e-3,
+                rtol=1e-4,
+            )
 
 
 class NotData:
