@@ -1,8 +1,9 @@
 """Ground truth of a benchmark split: a folder of schema-v1 sequence files.
 
-``DIR/test/seq_XXXXXX.h5``; the sequence name is the file stem. Detection is scored on
-``mask/visible`` (water is the front-most surface), tracking on ``mask/full`` (water anywhere
-along the ray, occluded included).
+``DIR/test/seq_XXXXXX.h5``; the sequence name is the file stem. Each task's ground truth
+is named by the Task table: detection ``mask/visible`` (water is the front-most surface),
+tracking ``mask/full`` (water anywhere along the ray, occluded included), volume the
+``volume`` columns of the source and target container.
 """
 
 from __future__ import annotations
@@ -16,18 +17,8 @@ import numpy as np
 
 from pourbench.core.atomic import is_temporary
 from pourbench.core.errors import PourbenchError
+from pourbench.core.tasks import Task
 from pourbench.datasets.sequence import SequenceReader
-
-#: Task name -> mask dataset in a sequence file.
-TASK_TARGETS = {"detection": "mask/visible", "tracking": "mask/full"}
-
-
-def target_of(task: str) -> str:
-    """The mask dataset scored for ``task``."""
-    try:
-        return TASK_TARGETS[task]
-    except KeyError:
-        raise PourbenchError(f"unknown task {task!r}; allowed: {', '.join(TASK_TARGETS)}") from None
 
 
 class GroundTruth:
@@ -66,15 +57,20 @@ class GroundTruth:
         return self._shapes[name]
 
     def iter_masks(
-        self, name: str, task: str, frames_per_chunk: int
+        self, name: str, task: Task, frames_per_chunk: int
     ) -> Iterator[tuple[slice, np.ndarray]]:
-        """Yield (frame slice, bool (t, H, W) target mask) over the sequence, chunk by chunk."""
-        key = target_of(task)
+        """Yield (frame slice, bool (t, H, W) mask of a mask task) chunk by chunk."""
         T = self._shapes[name][0]
         with SequenceReader(self.files[name]) as r:
             for start in range(0, T, frames_per_chunk):
                 frames = slice(start, min(T, start + frames_per_chunk))
-                yield frames, np.asarray(r.read(key, frames), dtype=bool)
+                yield frames, np.asarray(r.read(task.truth, frames), dtype=bool)
+
+    def volumes(self, name: str, task: Task) -> np.ndarray:
+        """float64 (T, V) ml of the volume task's containers over the whole sequence."""
+        with SequenceReader(self.files[name]) as r:
+            volume = np.asarray(r.read(task.truth), dtype=np.float64)
+        return volume[:, list(task.truth_columns)]
 
     def fingerprint(self) -> str:
         """sha256 over the sorted ``name<TAB>size`` lines of the split's files.

@@ -45,3 +45,35 @@ def plot_pr_curves(
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
+
+
+def plot_volume_curves(
+    series: Sequence[tuple[str, np.ndarray, np.ndarray]],
+    path: str | os.PathLike,
+    title: str,
+    fps: float | None = None,
+) -> None:
+    """Predicted (dashed) against true (solid) ml over time, one colour per sequence.
+
+    Args:
+        series: (sequence name, true ml (T,), predicted ml (T,)) per sequence.
+        path: output PNG file.
+        title: figure title.
+        fps: frames per second for a time axis in seconds; None plots frame indices.
+    """
+    fig = Figure(figsize=(6.0, 4.0), dpi=120)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for name, truth, predicted in series:
+        t = np.arange(len(truth)) / (fps or 1.0)
+        (line,) = ax.plot(t, truth, "-", label=f"{name} true")
+        ax.plot(t, predicted, "--", color=line.get_color(), label=f"{name} predicted")
+    ax.set_xlabel("time (s)" if fps else "frame")
+    ax.set_ylabel("water (ml)")
+    ax.set_ylim(bottom=0)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="best", fontsize="x-small", ncol=2)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")

@@ -1,9 +1,11 @@
 """Score a predictions file against a ground-truth split, and write the results.
 
-``score`` validates the whole submission first (nothing is scored if any problem is found),
-then streams every sequence frame chunk by chunk into score histograms (memory does not
-grow with the split) and reports each metric twice: pooled over all pixels of the split,
-and as the mean of per-sequence values.
+``score`` validates the whole submission first (nothing is scored if any problem is found).
+Mask tasks (detection, tracking) stream every sequence frame chunk by chunk into score
+histograms (memory does not grow with the split); the volume task compares ml per frame
+(``pourbench.benchmark.volume_score``). Each metric is reported twice: pooled over the split
+(``all_pixels`` for masks, ``all_frames`` for volume) and as the mean of per-sequence
+values (``sequence_mean``).
 
 Outputs in ``out_dir`` (each written atomically; ``results.json`` is removed first and
 written last, with the sha256 of its sibling outputs, so a complete ``results.json`` always
@@ -13,7 +15,9 @@ belongs to the files next to it and to the predictions named in it):
   the ground-truth files, model attributes, date, pourbench version);
 * ``results.csv``: the global metrics, one row per aggregation;
 * ``per_sequence.csv``: one row per sequence;
-* ``pr_<task>.png``: the pooled precision-recall curve, AP in the legend.
+* ``pr_<task>.png`` (masks): the pooled precision-recall curve, AP in the legend;
+  ``volume_target.png`` (volume): predicted against true ml in the target container over
+  time for a few sequences.
 """
 
 from __future__ import annotations
@@ -28,10 +32,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm import tqdm
 
 from pourbench import __version__
-from pourbench.benchmark.groundtruth import TASK_TARGETS, GroundTruth, target_of
+from pourbench.benchmark import volume_score
+from pourbench.benchmark.groundtruth import GroundTruth
 from pourbench.benchmark.metrics import (
     METRIC_NAMES,
     THRESHOLD,
@@ -43,16 +49,17 @@ from pourbench.benchmark.metrics import (
     pr_curve,
     summarize,
 )
-from pourbench.benchmark.plots import plot_pr_curves
+from pourbench.benchmark.plots import plot_pr_curves, plot_volume_curves
 from pourbench.benchmark.submission import (
     Predictions,
     SubmissionInfo,
-    file_sha256,
     frames_per_chunk,
     validate_submission,
 )
 from pourbench.core.atomic import write_text_atomic
-from pourbench.core.errors import PourbenchError
+from pourbench.core.hashing import file_sha256
+from pourbench.core.tasks import TASKS, Task, task_named
+from pourbench.datasets.sequence import SequenceReader
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +74,18 @@ _EMPTY_RULE = (
 )
 
 
+#: The pooled aggregation's key in results.json, by task kind.
+POOLED = {"mask": "all_pixels", "volume": "all_frames"}
+VOLUME_PLOT = "volume_target.png"
+
+
 def pr_plot_name(task: str) -> str:
     return f"pr_{task}.png"
+
+
+def plot_name(task: Task) -> str:
+    """The figure ``write_results`` draws for ``task``."""
+    return pr_plot_name(task.name) if task.is_mask else VOLUME_PLOT
 
 
 @dataclass
@@ -76,32 +93,46 @@ class Results:
     """The scores of one predictions file on one task.
 
     Attributes:
-        task: ``detection`` or ``tracking``.
-        all_pixels: metrics pooled over every pixel of the split (see ``metrics.summarize``).
+        task: a task name of the Task table.
+        pooled: metrics pooled over the split: every pixel (masks, ``metrics.summarize``)
+            or every frame (volume, ``volume_score``); ``all_pixels`` / ``all_frames`` in
+            results.json.
         sequence_mean: unweighted mean over sequences of each metric.
-        per_sequence: one dict per sequence: ``sequence``, ``frames``, ``pixels``,
-            ``positives``, ``predicted_positives`` and the metrics.
-        curve: the pooled precision-recall curve.
+        per_sequence: one dict per sequence: ``sequence``, ``frames``, the metrics, and for
+            masks ``pixels``, ``positives``, ``predicted_positives``.
         provenance: predictions sha256, ground-truth fingerprint, model attributes, date,
             pourbench version.
+        curve: masks: the pooled precision-recall curve.
+        series: volume: (sequence, true ml, predicted ml) of the target container for the
+            plot.
+        fps: volume: frames per second of the plotted sequences.
     """
 
     task: str
-    all_pixels: dict[str, float]
+    pooled: dict[str, float]
     sequence_mean: dict[str, float]
     per_sequence: list[dict[str, Any]]
-    curve: PRCurve
     provenance: dict[str, Any]
+    curve: PRCurve | None = None
+    series: list[tuple[str, Any, Any]] | None = None
+    fps: float | None = None
+
+    @property
+    def all_pixels(self) -> dict[str, float]:
+        return self.pooled
 
     def to_json(self) -> dict[str, Any]:
+        task = task_named(self.task)
+        doc: dict[str, Any] = {"format": RESULTS_FORMAT, "task": task.name, "target": task.truth}
+        if task.is_mask:
+            doc.update(threshold=THRESHOLD, empty_rule=_EMPTY_RULE)
+        else:
+            doc["containers"] = [t for t in volume_score.VOLUME_CONTAINERS]
+            doc.update({k: self.pooled[k] for k in ("mae_source_ml", "mae_target_ml")})
         return {
-            "format": RESULTS_FORMAT,
-            "task": self.task,
-            "target": TASK_TARGETS[self.task],
-            "threshold": THRESHOLD,
-            "empty_rule": _EMPTY_RULE,
+            **doc,
             **self.provenance,
-            "all_pixels": self.all_pixels,
+            POOLED[task.kind]: self.pooled,
             "sequence_mean": self.sequence_mean,
             "per_sequence": self.per_sequence,
         }
@@ -113,27 +144,14 @@ class Results:
             f"{p.get('model') or '?'} ({p.get('modality') or '?'}), {self.task}, "
             f"{len(self.per_sequence)} sequences"
         )
-        lines = [head, f"{'':14}" + "".join(f"{k:>10}" for k in METRIC_NAMES)]
-        for label, m in (("all pixels", self.all_pixels), ("sequence mean", self.sequence_mean)):
-            lines.append(f"{label:14}" + "".join(f"{m[k]:10.4f}" for k in METRIC_NAMES))
+        task = task_named(self.task)
+        names = METRIC_NAMES if task.is_mask else volume_score.VOLUME_METRICS
+        width = max(10, *(len(k) + 1 for k in names))
+        pooled = "all pixels" if task.is_mask else "all frames"
+        lines = [head, f"{'':14}" + "".join(f"{k:>{width}}" for k in names)]
+        for label, m in ((pooled, self.pooled), ("sequence mean", self.sequence_mean)):
+            lines.append(f"{label:14}" + "".join(f"{m[k]:{width}.4f}" for k in names))
         return "\n".join(lines)
-
-
-def resolve_task(asked: str | None, declared: str | None, label: str) -> str:
-    """The task to score: the one asked, else the file's ``task`` attribute, else detection.
-
-    Raises:
-        PourbenchError: the asked task is unknown, or contradicts the file's attribute.
-    """
-    if asked is not None:
-        target_of(asked)  # validates the name
-        if declared is not None and declared != asked:
-            raise PourbenchError(
-                f"{label}: holds {declared} predictions (attribute 'task') but task "
-                f"{asked!r} was asked; score it as {declared} or fix the attribute"
-            )
-        return asked
-    return declared or "detection"
 
 
 def score(
@@ -146,25 +164,34 @@ def score(
     """Validate and score a predictions file; write the outputs if ``out_dir`` is given.
 
     Args:
-        predictions: HDF5 file, one (T, H, W) float16/uint8 dataset per sequence.
+        predictions: HDF5 file, one dataset per sequence: (T, H, W) float16/uint8 water
+            probabilities (detection, tracking) or (T, 2) float32/float16 ml (volume).
         gt_dir: folder of ``seq_*.h5`` ground-truth sequences (e.g. ``DIR/test``).
         out_dir: where to write results (created if missing); None writes nothing.
-        task: ``detection`` (``mask/visible``) or ``tracking`` (``mask/full``); None takes
-            the file's ``task`` attribute, else detection.
+        task: ``detection`` (``mask/visible``), ``tracking`` (``mask/full``) or ``volume``;
+            None takes the file's ``task`` attribute, else detection.
         progress: show a progress bar over sequences.
 
     Raises:
         PourbenchError: bad ground truth, or a submission problem (all of them listed).
     """
     gt = GroundTruth(gt_dir)
-    info = validate_submission(predictions, {n: gt.shape(n) for n in gt.names})
-    task = resolve_task(task, info.task, str(predictions))
-    log.info("scoring %s on %d sequences (%s)", predictions, len(gt.names), task)
+    info = validate_submission(predictions, {n: gt.shape(n) for n in gt.names}, task)
+    chosen = task_named(info.task)
+    log.info("scoring %s on %d sequences (%s)", predictions, len(gt.names), chosen.name)
+    scorer = _score_masks if chosen.is_mask else _score_volume
+    results = scorer(predictions, gt, chosen, progress)
+    results.provenance = _provenance(info, gt)
+    if out_dir is not None:
+        write_results(results, out_dir)
+    return results
 
+
+def _score_masks(predictions, gt: GroundTruth, task: Task, progress: bool) -> Results:
     pooled = ScoreHistogram.empty()
     rows: list[dict[str, Any]] = []
     with Predictions(predictions) as preds:
-        bar = tqdm(gt.names, desc=f"score {task}", unit="seq", disable=not progress)
+        bar = tqdm(gt.names, desc=f"score {task.name}", unit="seq", disable=not progress)
         for name in bar:
             T, H, W = gt.shape(name)
             hist = ScoreHistogram.empty()
@@ -172,18 +199,42 @@ def score(
                 hist = hist + histogram(preds.read(name, frames), truth)
             pooled = pooled + hist
             rows.append(_sequence_row(name, T * H * W, T, hist))
-
-    results = Results(
-        task=task,
-        all_pixels=summarize(pooled),
+    return Results(
+        task=task.name,
+        pooled=summarize(pooled),
         sequence_mean=mean_of(rows),
         per_sequence=rows,
+        provenance={},
         curve=pr_curve(pooled),
-        provenance=_provenance(info, gt),
     )
-    if out_dir is not None:
-        write_results(results, out_dir)
-    return results
+
+
+def _score_volume(predictions, gt: GroundTruth, task: Task, progress: bool) -> Results:
+    pooled = volume_score.empty_errors()
+    rows: list[dict[str, Any]] = []
+    series = []
+    target = volume_score.VOLUME_CONTAINERS.index("target")
+    with Predictions(predictions) as preds:
+        bar = tqdm(gt.names, desc=f"score {task.name}", unit="seq", disable=not progress)
+        for name in bar:
+            truth = gt.volumes(name, task)
+            predicted = np.asarray(preds.read(name), np.float64)
+            errors = volume_score.VolumeErrors.of(predicted, truth)
+            pooled = pooled + errors
+            rows.append(volume_score.sequence_row(name, errors))
+            if len(series) < volume_score.PLOTTED_SEQUENCES:
+                series.append((name, truth[:, target], predicted[:, target]))
+    with SequenceReader(gt.files[gt.names[0]]) as r:
+        fps = float(r.attrs.get("fps", 0)) or None
+    return Results(
+        task=task.name,
+        pooled=pooled.summary(),
+        sequence_mean=volume_score.mean_of_rows(rows),
+        per_sequence=rows,
+        provenance={},
+        series=series,
+        fps=fps,
+    )
 
 
 def _sequence_row(name: str, pixels: int, frames: int, hist: ScoreHistogram) -> dict[str, Any]:
@@ -232,7 +283,8 @@ def _csv_text(header: list[str], rows: list[dict[str, Any]]) -> str:
 
 
 def write_results(results: Results, out_dir: str | os.PathLike) -> dict[str, Path]:
-    """Write results.json, results.csv, per_sequence.csv and pr_<task>.png into ``out_dir``.
+    """Write results.json, results.csv, per_sequence.csv and the task's figure (``pr_<task>.png``
+    or ``volume_target.png``) into ``out_dir``.
 
     Returns:
         Output name -> path.
@@ -241,19 +293,21 @@ def write_results(results: Results, out_dir: str | os.PathLike) -> dict[str, Pat
     out.mkdir(parents=True, exist_ok=True)
     marker = out / RESULTS_JSON
     marker.unlink(missing_ok=True)  # no complete-looking result while we write
-    for other in TASK_TARGETS:
-        if other != results.task:  # a plot of another run's task would be stale here
-            (out / pr_plot_name(other)).unlink(missing_ok=True)
+    task = task_named(results.task)
+    figure = plot_name(task)
+    for other in TASKS.values():
+        if plot_name(other) != figure:  # a figure of another run's task would be stale here
+            (out / plot_name(other)).unlink(missing_ok=True)
 
-    metric_cols = [*METRIC_NAMES, "best_threshold"]
+    metric_cols = list(results.pooled)
     global_rows = [
-        {"task": results.task, "aggregation": "all_pixels", **results.all_pixels},
+        {"task": results.task, "aggregation": POOLED[task.kind], **results.pooled},
         {"task": results.task, "aggregation": "sequence_mean", **results.sequence_mean},
     ]
     paths = {
         RESULTS_CSV: out / RESULTS_CSV,
         PER_SEQUENCE_CSV: out / PER_SEQUENCE_CSV,
-        pr_plot_name(results.task): out / pr_plot_name(results.task),
+        figure: out / figure,
     }
     write_text_atomic(
         paths[RESULTS_CSV], _csv_text(["task", "aggregation", *metric_cols], global_rows)
@@ -263,25 +317,22 @@ def write_results(results: Results, out_dir: str | os.PathLike) -> dict[str, Pat
         _csv_text(list(results.per_sequence[0]), results.per_sequence),
     )
     label = results.provenance.get("model") or Path(results.provenance["predictions"]["path"]).stem
-    plot_pr_curves(
-        [(label, results.curve, results.all_pixels["ap"])],
-        paths[pr_plot_name(results.task)],
-        title=f"{results.task} ({TASK_TARGETS[results.task]}), all pixels",
-    )
+    if task.is_mask:
+        plot_pr_curves(
+            [(label, results.curve, results.pooled["ap"])],
+            paths[figure],
+            title=f"{task.name} ({task.truth}), all pixels",
+        )
+    else:
+        plot_volume_curves(
+            results.series or [],
+            paths[figure],
+            title=f"{label}: water in the target container (solid true, dashed predicted)",
+            fps=results.fps,
+        )
     doc = results.to_json()
     doc["outputs"] = {name: file_sha256(p) for name, p in paths.items()}
     write_text_atomic(marker, json.dumps(doc, indent=2) + "\n")
     paths[RESULTS_JSON] = marker
     log.info("wrote %s", ", ".join(str(p) for p in paths.values()))
     return paths
-
-
-def score_command(
-    predictions: str | os.PathLike,
-    gt: str | os.PathLike,
-    out: str | os.PathLike | None = None,
-    task: str | None = None,
-) -> Results:
-    """The ``pourbench score`` verb: score, write if ``out`` is given; the CLI prints
-    ``results.summary()``."""
-    return score(predictions, gt, out_dir=out, task=task, progress=True)

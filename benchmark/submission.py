@@ -1,11 +1,17 @@
 """Predictions files (submissions): strict validation, then chunked reading.
 
 A predictions file is HDF5 with one dataset per test sequence, named by the sequence (the
-ground-truth file stem, e.g. ``seq_000012``), holding probabilities (T, H, W) of water:
-float16 in [0, 1], or uint8 meaning ``value / 255``. No other dtype is accepted (float32
-and float64 included: cast to float16 when writing; the scorer then bins them exactly).
-Optional root attributes: ``model``, ``modality`` (str), ``task`` (``detection`` |
-``tracking``), ``num_parameters`` (int), ``seed`` (int).
+ground-truth file stem, e.g. ``seq_000012``). Its shape and dtype come from the task
+(``pourbench.core.tasks``):
+
+* detection, tracking: probabilities (T, H, W) of water: float16 in [0, 1], or uint8
+  meaning ``value / 255``. No other dtype is accepted (float32 and float64 included: cast
+  to float16 when writing; the scorer then bins them exactly).
+* volume: ml of water (T, 2) in the source and the target container, float32 or float16,
+  finite and >= 0.
+
+Root attributes: ``task`` (required for volume; a file without it is a detection file),
+optional ``model``, ``modality`` (str), ``num_parameters`` (int), ``seed`` (int).
 
 The whole file is checked before anything is scored, and every problem is listed, one line
 each (``predictions.h5: seq_000012: wrong shape (4, 60, 80), expected (5, 60, 80)``).
@@ -28,9 +34,8 @@ import numpy as np
 
 from pourbench.core.errors import PourbenchError
 from pourbench.core.hashing import file_sha256
+from pourbench.core.tasks import TASKS, Task, task_named
 
-TASKS = ("detection", "tracking")
-ALLOWED_DTYPES = "float16, uint8"
 #: Frames are read in chunks of about this many pixels (memory bound while scanning).
 CHUNK_PIXELS = 1 << 22
 #: At most this many problem lines are listed in the error; the rest are counted.
@@ -59,10 +64,24 @@ def frames_per_chunk(height: int, width: int) -> int:
     return max(1, CHUNK_PIXELS // max(1, height * width))
 
 
-def _is_allowed_dtype(dtype: np.dtype) -> bool:
-    return (dtype.kind == "f" and dtype.itemsize == 2) or (
-        dtype.kind == "u" and dtype.itemsize == 1
-    )
+def _is_allowed_dtype(dtype: np.dtype, task: Task) -> bool:
+    """Whether ``dtype`` (in either byte order) is one of the task's prediction dtypes."""
+    return dtype.kind in "fu" and dtype.newbyteorder("=").name in task.prediction_dtypes
+
+
+def _volume_problems(ds: h5py.Dataset) -> list[str]:
+    """NaN, Inf and negative counts of a volume dataset (T, V) (small: read whole)."""
+    a = np.asarray(ds[()], dtype=np.float64)
+    nan, inf = int(np.isnan(a).sum()), int(np.isinf(a).sum())
+    negative = a[np.isfinite(a) & (a < 0)]
+    problems = []
+    if nan:
+        problems.append(f"{nan} NaN values")
+    if inf:
+        problems.append(f"{inf} infinite values")
+    if negative.size:
+        problems.append(f"{negative.size} negative volumes (lowest {negative.min():g} ml)")
+    return problems
 
 
 def _value_problems(ds: h5py.Dataset) -> list[str]:
@@ -94,8 +113,8 @@ def _value_problems(ds: h5py.Dataset) -> list[str]:
     return problems
 
 
-def _dataset_problems(f: h5py.File, name: str, shape: tuple[int, ...]) -> list[str]:
-    """Problems of the entry ``name`` that should be a (T, H, W) probability dataset."""
+def _dataset_problems(f: h5py.File, name: str, shape: tuple[int, ...], task: Task) -> list[str]:
+    """Problems of the entry ``name`` that should be a prediction dataset of ``shape``."""
     link = f.get(name, getlink=True)
     if isinstance(link, h5py.SoftLink):
         return [f"is a soft link (to {link.path}); expected a dataset"]
@@ -109,14 +128,15 @@ def _dataset_problems(f: h5py.File, name: str, shape: tuple[int, ...]) -> list[s
     if obj.is_virtual or obj.external:
         return ["is stored outside the file (virtual or external dataset); refused"]
     problems = []
-    if not _is_allowed_dtype(obj.dtype):
-        problems.append(f"wrong dtype {obj.dtype}, allowed {ALLOWED_DTYPES}")
+    if not _is_allowed_dtype(obj.dtype, task):
+        allowed = ", ".join(task.prediction_dtypes)
+        problems.append(f"wrong dtype {obj.dtype}, allowed for {task.name}: {allowed}")
     if obj.shape != tuple(shape):
         problems.append(f"wrong shape {obj.shape}, expected {tuple(shape)}")
     if problems or obj.dtype.kind == "u":  # uint8 is always within [0, 255] / 255
         return problems
     try:
-        return _value_problems(obj)
+        return _value_problems(obj) if task.is_mask else _volume_problems(obj)
     except (OSError, ValueError, RuntimeError) as e:
         return [f"cannot read data ({e})"]
 
@@ -168,22 +188,44 @@ def _raise(problems: list[str]) -> None:
     raise PourbenchError("\n".join(listed))
 
 
+def resolve_task(asked: str | None, declared: str | None, label: str) -> Task:
+    """The task to score: the one asked, else the file's ``task`` attribute, else detection.
+
+    Raises:
+        PourbenchError: the asked task is unknown, or contradicts the file's attribute.
+    """
+    if asked is not None:
+        task = task_named(asked)
+        if declared is not None and declared != asked:
+            raise PourbenchError(
+                f"{label}: holds {declared} predictions (attribute 'task') but task "
+                f"{asked!r} was asked; score it as {declared} or fix the attribute"
+            )
+        return task
+    return task_named(declared or "detection")
+
+
 def validate_submission(
-    path: str | os.PathLike, expected: Mapping[str, tuple[int, int, int]]
+    path: str | os.PathLike,
+    expected: Mapping[str, tuple[int, int, int]],
+    task: str | None = None,
 ) -> SubmissionInfo:
     """Check a whole predictions file against the ground truth before any scoring.
 
     Args:
         path: the predictions HDF5 file.
         expected: sequence name -> (T, H, W) of its ground truth.
+        task: the task to check it as; None takes the file's ``task`` attribute, else
+            detection.
 
     Returns:
-        The file's identity (sha256, size) and optional attributes.
+        The file's identity (sha256, size), its task and optional attributes.
 
     Raises:
         PourbenchError: one line per problem: unreadable or not HDF5, missing sequence,
             extra entry, entry not a plain dataset, wrong dtype or shape, NaN, Inf, values
-            outside [0, 1], malformed attribute.
+            outside [0, 1] (masks) or negative (volume), malformed attribute, a task that
+            contradicts the file's.
     """
     path = Path(path)
     label = str(path)
@@ -202,14 +244,19 @@ def validate_submission(
         except (OSError, RuntimeError) as e:
             raise PourbenchError(f"{label}: cannot list its contents ({e})") from e
         attrs, attr_problems = _read_attrs(f)
-        problems += [f"{label}: {p}" for p in attr_problems]
+        if attr_problems:  # the task decides every other check: stop at a bad attribute
+            _raise([f"{label}: {p}" for p in attr_problems])
+        chosen = resolve_task(task, attrs.get("task"), label)
+        attrs["task"] = chosen.name
         for name in sorted(set(expected) - set(present)):
             problems.append(f"{label}: {name}: missing sequence")
         for name in sorted(set(present) - set(expected)):
             problems.append(f"{label}: {name}: extra entry, not a sequence of the ground truth")
         for name in sorted(set(present) & set(expected)):
+            T, H, W = expected[name]
+            shape = (T, *chosen.prediction_frame_shape(H, W))
             try:
-                found = _dataset_problems(f, name, expected[name])
+                found = _dataset_problems(f, name, shape, chosen)
             except (OSError, RuntimeError, KeyError) as e:
                 found = [f"unreadable ({e})"]
             problems += [f"{label}: {name}: {p}" for p in found]
@@ -240,8 +287,9 @@ class Predictions:
             self._h5.close()
             self._h5 = None
 
-    def read(self, name: str, frames: slice) -> np.ndarray:
-        """Probabilities of ``name`` at ``frames``: float16 or uint8 (t, H, W), native order."""
+    def read(self, name: str, frames: slice = slice(None)) -> np.ndarray:
+        """Predictions of ``name`` at ``frames`` in native byte order: probabilities float16
+        or uint8 (t, H, W), or volumes (t, 2)."""
         if self._h5 is None:
             raise RuntimeError("Predictions used outside its 'with' block")
         try:

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 from pourbench.benchmark.score import score
-from pourbench.benchmark.score_fixtures import write_mask_sequence, write_predictions
 from pourbench.benchmark.submission import validate_submission
 from pourbench.core.errors import PourbenchError
+
+from fixtures import write_mask_sequence, write_predictions
 
 SHAPES = {"seq_000000": (2, 3, 4), "seq_000001": (1, 3, 4)}
 
@@ -58,7 +59,7 @@ def test_wrong_dtype(tmp_path, dtype):
     lines = problems(write_predictions(tmp_path / "p.h5", good(seq_000001=np.zeros((1, 3, 4),
                                                                                    dtype))))
     assert len(lines) == 1
-    assert "seq_000001: wrong dtype" in lines[0] and "allowed float16, uint8" in lines[0]
+    assert "seq_000001: wrong dtype" in lines[0] and "allowed for detection: float16, uint8" in lines[0]
 
 
 def test_string_dataset_is_refused_without_reading(tmp_path):
