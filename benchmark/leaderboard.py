@@ -1,9 +1,12 @@
 """Merge scored results into a leaderboard: Markdown, a static HTML page and JSON.
 
-Rows are model + modality; columns are detection and tracking F1, IoU and AP (all pixels of
-the split by default), parameter count and date. Several results with the same model,
+Rows are model + modality; columns are each task's leaderboard columns from the Task table
+(detection and tracking F1, IoU and AP over all pixels of the split by default; volume MAE
+of the target and the source container and the final-frame error, in ml), parameter count
+and date. Several results with the same model,
 modality and task (e.g. three training seeds) are shown as mean ± sample standard deviation
-(ddof 1) over the runs. The best value of each column (as displayed) is bold.
+(ddof 1) over the runs. The best value of each column (as displayed; highest, or lowest for
+errors) is bold.
 
 Results are only merged when they are comparable: every result of one task must have been
 scored on the same ground-truth files, and one predictions file may not count twice.
@@ -22,18 +25,19 @@ from typing import Any
 
 import numpy as np
 
-from pourbench.benchmark.score import RESULTS_FORMAT
+from pourbench.benchmark.score import POOLED, RESULTS_FORMAT
 from pourbench.core.atomic import write_text_atomic
 from pourbench.core.errors import PourbenchError
+from pourbench.core.tasks import TASKS, Column, Task
 
 log = logging.getLogger(__name__)
 
-TASKS = ("detection", "tracking")
-TASK_LABELS = {"detection": "Detection", "tracking": "Tracking"}
-COLUMNS = ("f1", "iou", "ap")
-COLUMN_LABELS = {"f1": "F1", "iou": "IoU", "ap": "AP"}
+#: ``all_pixels``: pooled over the split (every pixel, or every frame for volume).
 AGGREGATIONS = ("all_pixels", "sequence_mean")
-DIGITS = 3
+
+
+def _columns() -> list[tuple[Task, Column]]:
+    return [(t, c) for t in TASKS.values() for c in t.columns]
 
 
 @dataclass(frozen=True)
@@ -59,10 +63,10 @@ class Cell:
     std: float | None  # None for a single run
     n: int
 
-    def text(self) -> str:
+    def text(self, digits: int = 3) -> str:
         if self.std is None:
-            return f"{self.mean:.{DIGITS}f}"
-        return f"{self.mean:.{DIGITS}f} ± {self.std:.{DIGITS}f}"
+            return f"{self.mean:.{digits}f}"
+        return f"{self.mean:.{digits}f} ± {self.std:.{digits}f}"
 
 
 @dataclass
@@ -95,7 +99,8 @@ def load_run(path: str | os.PathLike, aggregation: str = "all_pixels") -> Run:
         task = doc["task"]
         if task not in TASKS:
             raise PourbenchError(f"{path}: task {task!r}, expected one of {', '.join(TASKS)}")
-        metrics = {k: float(doc[aggregation][k]) for k in COLUMNS}
+        key = POOLED[TASKS[task].kind] if aggregation == "all_pixels" else aggregation
+        metrics = {c.key: float(doc[key][c.key]) for c in TASKS[task].columns}
         model = doc.get("model") or Path(doc["predictions"]["path"]).stem
         run = Run(
             path=path,
@@ -143,22 +148,25 @@ def _rows(runs: Sequence[Run]) -> list[Row]:
             row.num_parameters.append(r.num_parameters)
         row.date = max(row.date, r.date)
     for (model, modality), row in rows.items():
-        for task in TASKS:
-            group = [r for r in runs if (r.model, r.modality, r.task) == (model, modality, task)]
+        for task in TASKS.values():
+            key = (model, modality, task.name)
+            group = [r for r in runs if (r.model, r.modality, r.task) == key]
             if not group:
                 continue
-            row.runs[task] = len(group)
-            for metric in COLUMNS:
-                values = np.array([r.metrics[metric] for r in group])
+            row.runs[task.name] = len(group)
+            for column in task.columns:
+                values = np.array([r.metrics[column.key] for r in group])
                 std = float(values.std(ddof=1)) if len(values) > 1 else None
-                row.cells[(task, metric)] = Cell(float(values.mean()), std, len(values))
+                row.cells[(task.name, column.key)] = Cell(float(values.mean()), std, len(values))
 
     def rank(row: Row) -> tuple:
-        keys = [(t, "f1") for t in TASKS]
-        return tuple(-row.cells[k].mean if k in row.cells else 1.0 for k in keys) + (
-            row.model,
-            row.modality,
-        )
+        """By each task's main metric in table order (best first); missing ones last."""
+        keys = []
+        for t in TASKS.values():
+            cell = row.cells.get((t.name, t.main_metric))
+            keys.append(float("inf") if cell is None else
+                        (-cell.mean if t.higher_is_better else cell.mean))  # fmt: skip
+        return (*keys, row.model, row.modality)
 
     return sorted(rows.values(), key=rank)
 
@@ -186,45 +194,59 @@ class Leaderboard:
     aggregation: str
     sources: list[Path]
 
+    def columns(self) -> list[tuple[Task, Column]]:
+        """The task columns shown: those of every task that has at least one run."""
+        shown = {t for r in self.rows for t in r.runs}
+        return [(t, c) for t, c in _columns() if t.name in shown]
+
     def best(self) -> dict[tuple[str, str], str]:
-        """Best displayed value per column (higher is better for every metric)."""
+        """Best displayed value per column: highest, or lowest where lower is better."""
         best = {}
-        for task in TASKS:
-            for metric in COLUMNS:
-                means = [r.cells[(task, metric)].mean for r in self.rows
-                         if (task, metric) in r.cells]
-                if means:
-                    best[(task, metric)] = f"{max(means):.{DIGITS}f}"
+        for task, column in self.columns():
+            key = (task.name, column.key)
+            means = [r.cells[key].mean for r in self.rows if key in r.cells]
+            if means:
+                value = max(means) if column.higher_is_better else min(means)
+                best[key] = f"{value:.{column.digits}f}"
         return best
 
     def header(self) -> list[str]:
-        metric_cols = [f"{TASK_LABELS[t]} {COLUMN_LABELS[m]}" for t in TASKS for m in COLUMNS]
-        return ["Model", "Modality", *metric_cols, "Parameters", "Runs (det/trk)", "Date"]
+        columns = self.columns()
+        metric_cols = [f"{t.label} {c.label}" for t, c in columns]
+        tasks = list(dict.fromkeys(t for t, _ in columns))
+        runs = f"Runs ({'/'.join(t.short for t in tasks)})"
+        return ["Model", "Modality", *metric_cols, "Parameters", runs, "Date"]
 
     def table(self) -> list[list[tuple[str, bool]]]:
         """Cells as (text, bold) per row, in header order."""
         best = self.best()
+        columns = self.columns()
+        tasks = list(dict.fromkeys(t for t, _ in columns))
         out = []
         for r in self.rows:
             cells = [(r.model, False), (r.modality, False)]
-            for task in TASKS:
-                for metric in COLUMNS:
-                    c = r.cells.get((task, metric))
-                    if c is None:
-                        cells.append(("–", False))
-                    else:
-                        cells.append((c.text(), f"{c.mean:.{DIGITS}f}" == best[(task, metric)]))
-            runs = "/".join(str(r.runs.get(t, 0)) for t in TASKS)
+            for task, column in columns:
+                key = (task.name, column.key)
+                c = r.cells.get(key)
+                if c is None:
+                    cells.append(("–", False))
+                else:
+                    shown = f"{c.mean:.{column.digits}f}"
+                    cells.append((c.text(column.digits), shown == best[key]))
+            runs = "/".join(str(r.runs.get(t.name, 0)) for t in tasks)
             cells += [(format_parameters(r.num_parameters), False), (runs, False), (r.date, False)]
             out.append(cells)
         return out
 
     def note(self) -> str:
-        where = "over all pixels of the test split" if self.aggregation == "all_pixels" else (
+        where = "pooled over the test split (all pixels; all frames for volume)" if (
+            self.aggregation == "all_pixels") else (
             "as the mean of per-sequence values")
         return (
-            f"Metrics {where}; F1 and IoU at threshold 0.5, AP = area under the PR curve. "
-            "Several runs: mean ± sample standard deviation. Best per column in bold."
+            f"Metrics {where}; F1 and IoU at threshold 0.5, AP = area under the PR curve; "
+            "volume: mean absolute error in ml over all frames (target = the receiving "
+            "container), Final = error on the last frame. Several runs: mean ± sample "
+            "standard deviation. Best per column in bold (lowest for errors)."
         )
 
     def to_markdown(self) -> str:
@@ -337,10 +359,3 @@ def build_leaderboard(
     write_text_atomic(out / "leaderboard.json", json.dumps(board.to_json(), indent=2) + "\n")
     log.info("leaderboard of %d runs, %d rows in %s", len(runs), len(board.rows), out)
     return board
-
-
-def leaderboard_command(
-    results: Sequence[str | os.PathLike], out: str | os.PathLike, aggregation: str = "all_pixels"
-) -> Leaderboard:
-    """The ``pourbench leaderboard`` verb; the CLI prints ``board.to_markdown()``."""
-    return build_leaderboard(results, out, aggregation)
