@@ -12,7 +12,9 @@ $(STAMP): pyproject.toml
 	# torch first, pinned: on this kind of machine 2.13.0 is a local CPU build; an unpinned
 	# torch would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	# The editable install's "Editable installation." note is information, not a problem:
+	# silenced so that real warnings stand out (pyproject.toml has no packaging warnings).
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP)

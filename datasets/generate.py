@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,7 +75,14 @@ def parse_shard(shard: str | None) -> tuple[int, int]:
 
 def _claim_folder(out: Path, recipe: Recipe) -> None:
     """Create ``out`` for this recipe, or check that it already belongs to the same recipe."""
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise PourbenchError(f"{out}: exists and is not a folder; --out must be a dataset folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise PourbenchError(f"{out}: cannot create the dataset folder ({e.strerror})") from e
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise PourbenchError(f"{out}: the dataset folder is not writable")
     marker = out / RECIPE_COPY
     data = recipe.model_dump(mode="json")
     if marker.exists():
@@ -164,12 +172,4 @@ def generate(
     )
 
 
-def generate_command(recipe: Recipe, out: Path, **options) -> None:
-    """CLI verb: generate and print the summary line."""
-    summary = generate(recipe, out, **options)
-    print(f"{out}: {summary.line()}")
-    if summary.failures:
-        raise PourbenchError(f"{out}: {summary.failures} scenario(s) failed; see manifest.json", 1)
-
-
-__all__ = ["generate", "generate_command", "rebuild_manifest", "Summary", "RECORDS"]
+__all__ = ["generate", "rebuild_manifest", "Summary", "RECORDS"]

@@ -1,4 +1,4 @@
-"""``pourbench preview``: look at a sequence (contact sheet or animation) or a whole dataset."""
+"""Previews (``pourbench preview``): a sequence (contact sheet or animation) or a dataset."""
 
 from __future__ import annotations
 
@@ -48,12 +48,11 @@ def preview_folder(folder: Path, out: Path, seed: int = 0) -> Path:
     return grid_of_sequences([tuple(m) for m in middle], out)
 
 
-def preview_command(path: Path, out: Path, seed: int = 0) -> None:
-    """CLI verb: a sequence file gives a contact sheet or animation; a folder a grid."""
+def preview(path: Path, out: Path, seed: int = 0) -> Path:
+    """A sequence file gives a contact sheet or animation, a folder a grid; return ``out``."""
+    path, out = Path(path), Path(out)
     if path.is_dir():
-        written = preview_folder(path, out, seed)
-    elif path.is_file():
-        written = preview_sequence(path, out)
-    else:
-        raise PourbenchError(f"{path}: no such file or folder")
-    print(f"wrote {written}")
+        return preview_folder(path, out, seed)
+    if path.is_file():
+        return preview_sequence(path, out)
+    raise PourbenchError(f"{path}: no such file or folder")

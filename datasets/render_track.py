@@ -1,9 +1,11 @@
 """Render one particle track under one variant into one schema-v1 sequence file.
 
 The single path from a simulated pour to a sequence file, used by ``pourbench render``
-and by the dataset generator. Frames stream from the renderer into the writer, so memory
-does not grow with the number of frames. The labels are measured against the simulation as
-they stream (``pourbench.core.coverage``) and the sum is stored in the file (``label_coverage``).
+(:func:`render_variants`) and by the dataset generator. Frames stream from the renderer into
+the writer, so memory does not grow with the number of frames. The labels are measured
+against the simulation as they stream (``pourbench.core.coverage``) and the sum is stored in
+the file (``label_coverage``). :func:`check_track_file` refuses the wrong kind of file (a
+sequence file, say) with one line.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 
 from pourbench.core.coverage import FrameCoverage, SequenceCoverage, frame_coverage
+from pourbench.core.errors import PourbenchError
 from pourbench.core.track import TrackReader
 from pourbench.datasets.sequence import SequenceWriter
 from pourbench.datasets.validate import COVERAGE_ATTR, coverage_problems
@@ -115,11 +119,43 @@ def render_sequence(
     return RenderedSequence(time.perf_counter() - start, coverage)
 
 
-def render_command(
-    sim: Path, out: Path, variants: int, seed: int, width: int, height: int
+def check_track_file(path: str | Path) -> None:
+    """Raise a one-line PourbenchError unless ``path`` is a particle track
+    (``pourbench simulate``'s output): not a file, not HDF5, a sequence file, or another file."""
+    path = Path(path)
+    if not path.is_file():
+        raise PourbenchError(f"{path}: no such particle track file")
+    try:
+        with h5py.File(path, "r") as h5:
+            keys = set(h5.keys())
+    except OSError as e:
+        raise PourbenchError(f"{path}: not a readable HDF5 file ({e})") from e
+    if {"containers", "positions"} <= keys:
+        return
+    if "rgb" in keys or "mask" in keys:
+        raise PourbenchError(
+            f"{path}: is a sequence file, not a particle track; pourbench render takes the "
+            "output of pourbench simulate (or DIR/sims/sim_*.h5)"
+        )
+    missing = ", ".join(sorted({"containers", "positions"} - keys))
+    raise PourbenchError(f"{path}: not a particle track (no {missing})")
+
+
+def render_variants(
+    track_path: str | Path,
+    out: str | Path,
+    variants: int = 1,
+    seed: int = 0,
+    width: int = 320,
+    height: int = 240,
 ) -> list[Path]:
-    """``pourbench render``: K variants of one track, seeds ``seed .. seed + K - 1``."""
-    with TrackReader(sim) as track:  # fails early, one line, on a bad track
+    """K variants of one track into ``out/seq_XXXXXX.h5``, seeds ``seed .. seed + K - 1``;
+    return the files written."""
+    track_path, out = Path(track_path), Path(out)
+    check_track_file(track_path)  # fails early, one line, on the wrong kind of file
+    if out.exists() and not out.is_dir():
+        raise PourbenchError(f"{out}: exists and is not a folder; --out must be a folder")
+    with TrackReader(track_path) as track:
         scenario, num_frames = track.header.scenario, track.header.num_frames
     settings = RenderSettings(width=width, height=height)
     renderer = TrackRenderer(width, height)
@@ -127,9 +163,10 @@ def render_command(
     try:
         for k in range(variants):
             variant = sample_variant(settings, seed + k)
-            path = Path(out) / f"seq_{seed + k:06d}.h5"
-            attrs = {"seed": seed + k, "recipe": {}, "scenario": scenario, "sim_id": sim.stem}
-            done = render_sequence(sim, variant, path, attrs, renderer)
+            path = out / f"seq_{seed + k:06d}.h5"
+            attrs = {"seed": seed + k, "recipe": {}, "scenario": scenario,
+                     "sim_id": track_path.stem}
+            done = render_sequence(track_path, variant, path, attrs, renderer)
             log.info("%s: %d frames in %.1f s, labels cover %.2f %% of in-view particles",
                      path, num_frames, done.seconds, 100 * done.coverage.fraction)
             written.append(path)

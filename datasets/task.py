@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,12 +33,9 @@ from pourbench.datasets.sampler import (
     sequence_number,
     variant_seed,
 )
-from pourbench.sim.scenario import Scenario
 
 log = logging.getLogger(__name__)
 
-#: Time-step scales tried in turn when a simulation turns out unstable (NaN, leak, blow-up).
-DT_SCALES = (1.0, 0.5, 0.25)
 RECORDS = "records"
 REJECTED = "rejected"  # sequences whose labels broke the invariant, outside the splits
 
@@ -86,32 +82,13 @@ def _clean_debris(paths: list[Path]) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def _simulate(scenario: Scenario, index: int, sim_path: Path, arch: str) -> tuple[float, int]:
-    """Simulate ``scenario`` into ``sim_path``, retrying unstable runs with smaller steps.
-
-    Returns (seconds, attempts). Raises ``SimulationUnstable`` after the last attempt.
-    """
-    from pourbench.sim import SimulationUnstable, simulate_pour
-
-    start = time.perf_counter()
-    for attempt, scale in enumerate(DT_SCALES, 1):
-        try:
-            simulate_pour(scenario, sim_path, arch=arch, progress=False, dt_scale=scale)
-            return time.perf_counter() - start, attempt
-        except SimulationUnstable as e:
-            log.warning("%s: unstable at dt_scale %g (%s)", sim_id(index), scale, e)
-            if attempt == len(DT_SCALES):
-                raise
-    raise AssertionError("unreachable")
-
-
 def run_scenario(recipe_data: dict[str, Any], out: str, index: int, arch: str) -> dict:
     """Simulate scenario ``index`` once and render all its variants; return its record as a dict.
 
     Takes plain data (recipe as a dict, paths as strings) so it can cross process and
     machine boundaries. Already complete outputs are reused.
     """
-    from pourbench.sim import SimulationUnstable
+    from pourbench.sim.retry import UnstableAfterRetries, simulate_with_retries
 
     recipe = parse_recipe(recipe_data)
     out_dir = Path(out)
@@ -129,11 +106,13 @@ def run_scenario(recipe_data: dict[str, Any], out: str, index: int, arch: str) -
     scenario = sample_scenario(recipe, index)
     record = ScenarioRecord(scenario_index=index, status="ok")
     if not is_complete_track(sim_path):
-        try:
-            record.sim_seconds, record.attempts = _simulate(scenario, index, sim_path, arch)
-        except SimulationUnstable as e:
-            record.status, record.reason, record.attempts = "failed", str(e), len(DT_SCALES)
+        try:  # the one retry policy (pourbench.sim.retry): smaller time steps
+            done = simulate_with_retries(scenario, sim_path, arch=arch, progress=False,
+                                         label=sim_id(index))
+        except UnstableAfterRetries as e:
+            record.status, record.reason, record.attempts = "failed", str(e), e.attempts
             return _save_record(out_dir, record)
+        record.sim_seconds, record.attempts = done.seconds, done.attempts
 
     from pourbench.datasets.render_track import coverage_warning, render_sequence
     from pourbench.render import TrackRenderer

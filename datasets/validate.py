@@ -49,6 +49,17 @@ class Validation:
     problems: list[str]
     coverage: SequenceCoverage | None = None
     sequences_checked: int = 0  # sequences whose labels were checked against their track
+    files: int = 0  # sequence files checked
+
+    def merge(self, other: Validation) -> None:
+        """Add ``other``'s problems, coverage and counts to this one."""
+        self.problems.extend(other.problems)
+        if other.coverage is not None:
+            if self.coverage is None:
+                self.coverage = SequenceCoverage()
+            merge_coverage(self.coverage, other.coverage)
+        self.sequences_checked += other.sequences_checked
+        self.files += other.files
 
 
 def validate_path(path: str | Path, checksums: bool = True) -> list[str]:
@@ -57,14 +68,54 @@ def validate_path(path: str | Path, checksums: bool = True) -> list[str]:
 
 
 def validate_report(path: str | Path, checksums: bool = True) -> Validation:
-    """Problems and label coverage of a sequence file or of a whole dataset folder."""
+    """Problems and label coverage of a sequence file or of a folder: a dataset folder
+    (with ``manifest.json``) is checked as a whole, a folder of sequence files without one
+    (e.g. from ``pourbench render``) file by file."""
     path = Path(path)
     if path.is_dir():
-        return _check_folder(path, checksums=checksums)
+        if (path / MANIFEST_NAME).exists():
+            return _check_folder(path, checksums=checksums)
+        return _check_loose_folder(path)
     if path.is_file():
         problems, coverage = _check_file(path, _sims_beside(path))
-        return Validation(problems, coverage, int(coverage is not None))
+        return Validation(problems, coverage, int(coverage is not None), files=1)
     raise PourbenchError(f"{path}: no such file or folder")
+
+
+def validate_many(paths: list[str | Path], checksums: bool = True) -> Validation:
+    """:func:`validate_report` of several files and folders, merged (e.g. ``DIR/*.h5``).
+
+    Raises PourbenchError naming the first path that does not exist, before checking any."""
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise PourbenchError("no file or folder given to validate")
+    for p in paths:
+        if not p.exists():
+            raise PourbenchError(f"{p}: no such file or folder")
+    total = Validation([])
+    for p in paths:
+        total.merge(validate_report(p, checksums=checksums))
+    return total
+
+
+def _check_loose_folder(folder: Path) -> Validation:
+    """A folder of sequence files without a manifest: every ``*.h5`` in it (and in its split
+    folders) checked on its own; labels against ``sims/`` where the folder has one."""
+    files = sorted({*folder.glob("*.h5*"),
+                    *(p for split in SPLITS for p in (folder / split).glob("*.h5*"))})
+    if not files:
+        return Validation([f"{folder}: no {MANIFEST_NAME} and no sequence files (*.h5): "
+                           "is this a pourbench dataset?"])
+    own_sims = folder / SIMS if (folder / SIMS).is_dir() else None
+    total = Validation([])
+    for p in files:
+        if is_temporary(p):
+            total.problems.append(f"{p}: (file): temporary file left by an interrupted writer")
+            continue
+        sims = own_sims if p.parent == folder else _sims_beside(p)
+        problems, coverage = _check_file(p, sims)
+        total.merge(Validation(problems, coverage, int(coverage is not None), files=1))
+    return total
 
 
 def validate_file(path: str | Path, sims: str | Path | None = None) -> list[str]:
@@ -330,7 +381,7 @@ def _check_folder(folder: Path, checksums: bool) -> Validation:
         return Validation([str(e)])
     sims = folder / SIMS if (folder / SIMS).is_dir() else None
     total = SequenceCoverage() if sims is not None else None
-    checked = 0
+    checked = files = 0
     mpath = folder / MANIFEST_NAME
     listed = {}
     for entry in manifest.sequences:
@@ -351,6 +402,7 @@ def _check_folder(folder: Path, checksums: bool) -> Validation:
             problems.append(f"{p}: (file): checksum differs from {MANIFEST_NAME}")
         lines, coverage = _check_file(p, sims)
         problems.extend(lines)
+        files += 1
         if coverage is None or total is None:
             continue
         merge_coverage(total, coverage)
@@ -359,4 +411,4 @@ def _check_folder(folder: Path, checksums: bool) -> Validation:
         if recorded is not None and not _same_counts(recorded, coverage):
             problems.append(f"{mpath}: {entry.name}: label_coverage {_counts_text(recorded)} "
                             f"differs from the recomputed {_counts_text(coverage.as_dict())}")
-    return Validation(problems, total, checked)
+    return Validation(problems, total, checked, files)

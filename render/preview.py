@@ -137,7 +137,9 @@ def animate(
             iio.imwrite(tmp, frames, extension=".gif", duration=1000.0 / fps, loop=0)
         else:
             h, w = frames.shape[1] // 2 * 2, frames.shape[2] // 2 * 2  # even sizes for h264
-            iio.imwrite(tmp, frames[:, :h, :w], extension=".mp4", fps=fps)
+            # the temporary name does not end in .mp4: name the format; keep the size as is
+            iio.imwrite(tmp, frames[:, :h, :w], extension=".mp4", fps=fps, macro_block_size=1,
+                        output_params=["-f", "mp4"])
     return out_path
 
 

@@ -88,6 +88,17 @@ class FramePasses:
     coverage: FrameCoverage | None = None
     fallback_particles: int = 0
 
+    def images(self) -> dict[str, np.ndarray]:
+        """The image passes keyed by their schema path (``pourbench.core.schema.FRAME_FIELDS``):
+        what a sequence writer stores for this frame."""
+        return {
+            "rgb": self.rgb,
+            "thermal": self.thermal,
+            "mask/visible": self.mask_visible,
+            "mask/full": self.mask_full,
+            "depth": self.depth,
+        }
+
 
 def liquid_masks(
     liquid_depth: np.ndarray, solid_depth: np.ndarray

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 from pourbench.core.coverage import MIN_COVERAGE, SequenceCoverage, frame_coverage
+from pourbench.core.splits import SPLITS
 from pourbench.core.track import TrackReader
 from pourbench.datasets.generate import generate
-from pourbench.datasets.manifest import SPLITS, Manifest
+from pourbench.datasets.manifest import Manifest
 from pourbench.datasets.recipe import load_recipe
 
 COUNTS = ("in_view", "covered", "frames", "empty_frames")

@@ -7,8 +7,9 @@ import pytest
 
 from pourbench.benchmark.leaderboard import build_leaderboard
 from pourbench.benchmark.score import score
-from pourbench.benchmark.score_fixtures import write_mask_sequence, write_predictions
 from pourbench.core.errors import PourbenchError
+
+from fixtures import write_mask_sequence, write_predictions
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,10 @@ import pytest
 
 from pourbench.benchmark import submission
 from pourbench.benchmark.score import score
-from pourbench.benchmark.score_fixtures import write_mask_sequence, write_predictions
 from pourbench.benchmark.submission import file_sha256
 from pourbench.core.errors import PourbenchError
+
+from fixtures import write_mask_sequence, write_predictions
 
 
 def masks():

@@ -59,7 +59,8 @@ def test_wrong_dtype(tmp_path, dtype):
     lines = problems(write_predictions(tmp_path / "p.h5", good(seq_000001=np.zeros((1, 3, 4),
                                                                                    dtype))))
     assert len(lines) == 1
-    assert "seq_000001: wrong dtype" in lines[0] and "allowed for detection: float16, uint8" in lines[0]
+    assert "seq_000001: wrong dtype" in lines[0]
+    assert "allowed for detection: float16, uint8" in lines[0]
 
 
 def test_string_dataset_is_refused_without_reading(tmp_path):

@@ -73,18 +73,19 @@ def test_pours_over_shapes_and_seeds(tmp_path, source, target, seed):
     _check_track(tmp_path / "sim.h5", sc, res)
 
 
-def test_simulate_command_overrides_radius_and_retries_unstable(tmp_path, monkeypatch):
+def test_simulate_with_retries_halves_the_step_after_an_unstable_run(tmp_path, monkeypatch):
     import pourbench.sim.pour as pour
-    from pourbench.sim.command import simulate_command
+    from pourbench.sim.retry import simulate_with_retries
 
     calls = []
 
     def fake(scenario, out, *, arch="auto", progress=True, dt_scale=1.0):
-        calls.append((scenario.particle_radius, arch, dt_scale))
+        calls.append((arch, dt_scale))
         if dt_scale == 1.0:
             raise SimulationUnstable("runaway speed")
         return pour.SimResult(path=out, num_particles=1, num_frames=1)
 
     monkeypatch.setattr(pour, "simulate_pour", fake)
-    simulate_command(Scenario(), tmp_path / "s.h5", "cpu", 0.005)
-    assert calls == [(0.005, "cpu", 1.0), (0.005, "cpu", 0.5)]
+    done = simulate_with_retries(Scenario(), tmp_path / "s.h5", arch="cpu")
+    assert calls == [("cpu", 1.0), ("cpu", 0.5)]
+    assert (done.attempts, done.dt_scale) == (2, 0.5)

@@ -140,7 +140,7 @@ def test_torchrun_two_cpu_processes(data, tmp_path):
     out = tmp_path / "ddp"
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-        "-m", "pourbench.benchmark.train_cli", "--model", "cnn", "--data", str(data),
+        "-m", "pourbench.cli.train", "--model", "cnn", "--data", str(data),
         "--out", str(out), "--epochs", "2", "--clip-len", "4", "--batch-size", "1",
         "--width", "0.5", "--no-progress", "--device", "cpu",
     ]  # fmt: skip
@@ -152,4 +152,4 @@ def test_torchrun_two_cpu_processes(data, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == [
         "best.pt", "last.pt", "metrics.csv", "metrics.json"
     ]  # fmt: skip
-    assert "best F1" in proc.stdout
+    assert "best val_f1_detection" in proc.stdout

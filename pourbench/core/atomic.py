@@ -35,6 +35,8 @@ def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
     tmp = temporary_name(final)
     try:
         yield tmp
+        if not tmp.exists():
+            raise OSError(f"{final}: the writer left no file to put in place")
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, final)

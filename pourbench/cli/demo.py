@@ -13,11 +13,9 @@ import os
 import time
 from pathlib import Path
 
-from pourbench.benchmark.study import StudySettings, run_study
-from pourbench.datasets.generate import generate
-from pourbench.datasets.manifest import Manifest
-from pourbench.datasets.preview import preview_folder, preview_sequence
-from pourbench.datasets.recipe import load_recipe
+import typer
+
+from pourbench.cli.common import ARCH_HELP
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +24,12 @@ def run_demo(
     out: str | Path, recipe: str = "small", epochs: int = 20, seeds: int = 1, arch: str = "auto"
 ) -> Path:
     """Run the whole pipeline into ``out``; return the leaderboard's Markdown path."""
+    from pourbench.benchmark.study import StudySettings, run_study
+    from pourbench.datasets.generate import generate
+    from pourbench.datasets.manifest import Manifest
+    from pourbench.datasets.preview import preview_folder, preview_sequence
+    from pourbench.datasets.recipe import load_recipe
+
     out = Path(out)
     start = time.perf_counter()
     loaded = load_recipe(recipe)
@@ -49,3 +53,14 @@ def run_demo(
     print(f"\nDone in {minutes:.1f} min. Open {out / 'leaderboard.html'}, {out / 'preview.png'},"
           f" {out / 'results'}/*/pr_*.png")
     return out / "leaderboard.md"
+
+
+def demo(
+    out: Path = typer.Option(Path("demo_out"), "--out", "-o", help="Folder for all outputs."),
+    recipe: str = typer.Option("small", help="Recipe to generate."),
+    epochs: int = typer.Option(20, min=1, help="Training epochs per baseline."),
+    seeds: int = typer.Option(1, min=1, help="Training seeds per baseline (mean and spread)."),
+    arch: str = typer.Option("auto", help=ARCH_HELP),
+) -> None:
+    """The main job: generate, train three baselines, predict, score, leaderboard."""
+    run_demo(out, recipe=recipe, epochs=epochs, seeds=seeds, arch=arch)

@@ -1,9 +1,10 @@
 """Stand-alone training entry point, for ``torchrun`` (several GPUs or CPU processes).
 
-    torchrun --nproc_per_node 2 -m pourbench.benchmark.train_cli \\
+    torchrun --nproc_per_node 2 -m pourbench.cli.train \\
         --model cnn --data DIR --out RUN [--epochs N] [--size 160x120] ...
 
 Same arguments as ``pourbench train``; see :func:`pourbench.benchmark.train.train`.
+Only rank 0 logs at INFO level and prints the result line.
 """
 
 from __future__ import annotations
@@ -13,17 +14,25 @@ import logging
 import os
 import sys
 
-from pourbench.benchmark.train import TASK_TARGETS, train_command
+from pourbench.cli.benchmark import TRAIN_TASK_HELP, check_train_task, run_train, train_summary
 from pourbench.core.errors import PourbenchError
 
 
+def _task(text: str) -> str:
+    try:
+        return check_train_task(text)
+    except PourbenchError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="pourbench.benchmark.train_cli", description=__doc__)
+    p = argparse.ArgumentParser(prog="pourbench.cli.train", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="cnn, multiframe or lstm")
     p.add_argument("--data", required=True, help="dataset folder with train/ (and val/)")
     p.add_argument("--out", required=True, help="run folder")
     p.add_argument("--modality", default="rgb", help="rgb, thermal or rgb+thermal")
-    p.add_argument("--task", default="detection", choices=list(TASK_TARGETS))
+    p.add_argument("--task", default="detection", type=_task, help=TRAIN_TASK_HELP)
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=4, help="clips per step, per process")
     p.add_argument("--lr", type=float, default=1e-3)
@@ -47,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         format=f"[rank {rank}] %(levelname)s %(name)s: %(message)s",
     )
     try:
-        result = train_command(
+        result = run_train(
             model=args.model,
             data=args.data,
             out=args.out,
@@ -70,9 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
     if rank == 0:
-        print(
-            f"best F1 {result.best_f1:.4f} at epoch {result.best_epoch}: {result.best_checkpoint}"
-        )
+        print(train_summary(result))
     return 0
 
 

@@ -1,7 +1,8 @@
-"""Tiny ground-truth splits and predictions files, for the scorer's tests and examples.
+"""Test helpers: tiny ground-truth splits and predictions files, for the scorer's tests.
 
 The sequences are schema-v1 files whose images are blank: only the masks matter to the
-scorer. Nothing here is used by the scorer itself.
+scorer. Importable as ``fixtures`` (``pythonpath = ["tests"]`` in pyproject.toml); not part
+of the package.
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ from pourbench.datasets.sequence import write_sequence
 
 
 def write_mask_sequence(
-    path: str | os.PathLike, visible: np.ndarray, full: np.ndarray | None = None
+    path: str | os.PathLike,
+    visible: np.ndarray,
+    full: np.ndarray | None = None,
+    volume: np.ndarray | None = None,
 ) -> None:
     """Write a sequence file with the given masks (bool (T, H, W)) and blank images.
 
-    ``full`` defaults to ``visible``; it must contain it (schema invariant).
+    ``full`` defaults to ``visible``; it must contain it (schema invariant). ``volume``:
+    ml (T, 3) in source, target, spilled; zeros by default.
     """
     visible = np.asarray(visible, bool)
     full = visible.copy() if full is None else np.asarray(full, bool)
@@ -36,7 +41,7 @@ def write_mask_sequence(
         "mask/visible": visible,
         "mask/full": full,
         "depth": np.full((T, H, W), np.inf, np.float16),
-        "volume": np.zeros((T, 3), np.float32),
+        "volume": np.zeros((T, 3), np.float32) if volume is None else np.asarray(volume),
         "camera/pose": eye,
         "poses/source": eye,
     }
