@@ -98,11 +98,7 @@ def render_sequence(
                 for t, frame in enumerate(frames):
                     writer.write_frame(
                         t,
-                        rgb=frame.rgb,
-                        thermal=frame.thermal,
-                        mask_visible=frame.mask_visible,
-                        mask_full=frame.mask_full,
-                        depth=frame.depth,
+                        images=frame.images(),
                         volume=frame.volume,
                         camera_pose=frame.camera_pose,
                         poses=frame.container_poses,

@@ -39,8 +39,9 @@ class SequenceWriter:
                             containers=["source", "target"], attrs={...}) as w:
             w.write_camera_K(K)
             for t in range(T):
-                w.write_frame(t, rgb=..., thermal=..., mask_visible=..., mask_full=...,
-                              depth=..., volume=..., camera_pose=..., poses={...})
+                w.write_frame(t, images={"rgb": ..., "thermal": ..., "mask/visible": ...,
+                                         "mask/full": ..., "depth": ...},
+                              volume=..., camera_pose=..., poses={...})
 
     Attributes required in ``attrs``: ``seed``, ``fps``, ``recipe``, ``scenario``,
     ``render_variant`` (dicts are stored as JSON) and ``sim_id``. If the block raises, or
@@ -103,25 +104,19 @@ class SequenceWriter:
         self,
         t: int,
         *,
-        rgb: np.ndarray,
-        thermal: np.ndarray,
-        mask_visible: np.ndarray,
-        mask_full: np.ndarray,
-        depth: np.ndarray,
+        images: Mapping[str, np.ndarray],
         volume: np.ndarray,
         camera_pose: np.ndarray,
         poses: Mapping[str, np.ndarray],
     ) -> None:
-        """Write frame ``t``; arrays are checked against the schema's shapes."""
-        values = {
-            "rgb": rgb,
-            "thermal": thermal,
-            "mask/visible": mask_visible,
-            "mask/full": mask_full,
-            "depth": depth,
-        }
+        """Write frame ``t``: one image per schema frame field (``FRAME_FIELDS``, keyed by
+        path: ``rgb``, ``thermal``, ``mask/visible``, ...), checked against its shape."""
+        if set(images) != set(FRAME_FIELDS):
+            raise ValueError(
+                f"images for {sorted(images)}, expected the frame fields {sorted(FRAME_FIELDS)}"
+            )
         for path, field in FRAME_FIELDS.items():
-            arr = np.asarray(values[path])
+            arr = np.asarray(images[path])
             expected = field.frame_shape(self.H, self.W)
             if arr.shape != expected:
                 raise ValueError(f"{path}: frame shape {arr.shape}, expected {expected}")
@@ -169,9 +164,9 @@ def write_sequence(
     """Write whole arrays as one sequence (tests, small tools).
 
     Args:
-        frames: ``rgb`` (T,H,W,3), ``thermal`` (T,H,W), ``mask/visible``, ``mask/full``,
-            ``depth`` (T,H,W), ``volume`` (T,3), ``camera/pose`` (T,4,4) and
-            ``poses/<name>`` (T,4,4) for each container.
+        frames: every frame field of the schema by path (``rgb`` (T,H,W,3), ``thermal``,
+            ``mask/visible``, ``mask/full``, ``depth`` (T,H,W)), ``volume`` (T,3),
+            ``camera/pose`` (T,4,4) and ``poses/<name>`` (T,4,4) for each container.
     """
     T, H, W = np.asarray(frames["rgb"]).shape[:3]
     containers = [k.split("/", 1)[1] for k in frames if k.startswith("poses/")]
@@ -180,11 +175,7 @@ def write_sequence(
         for t in range(T):
             w.write_frame(
                 t,
-                rgb=frames["rgb"][t],
-                thermal=frames["thermal"][t],
-                mask_visible=frames["mask/visible"][t],
-                mask_full=frames["mask/full"][t],
-                depth=frames["depth"][t],
+                images={path: frames[path][t] for path in FRAME_FIELDS},
                 volume=frames["volume"][t],
                 camera_pose=frames["camera/pose"][t],
                 poses={c: frames[f"poses/{c}"][t] for c in containers},

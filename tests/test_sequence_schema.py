@@ -66,9 +66,7 @@ def test_exception_inside_writer_leaves_nothing(tmp_path):
         with SequenceWriter(path, 3, 12, 16, ["source"], sequence_attrs()) as w:
             w.write_camera_K(K_TEST)
             for t in range(2):
-                w.write_frame(t, rgb=frames["rgb"][t], thermal=frames["thermal"][t],
-                              mask_visible=frames["mask/visible"][t],
-                              mask_full=frames["mask/full"][t], depth=frames["depth"][t],
+                w.write_frame(t, images={p: frames[p][t] for p in FRAME_FIELDS},
                               volume=frames["volume"][t], camera_pose=np.eye(4),
                               poses={"source": np.eye(4)})
     assert not path.exists()
@@ -77,10 +75,14 @@ def test_exception_inside_writer_leaves_nothing(tmp_path):
 def test_wrong_frame_shape_is_refused(tmp_path):
     with pytest.raises(ValueError, match="rgb: frame shape"):
         with SequenceWriter(tmp_path / "s.h5", 1, 4, 4, ["source"], sequence_attrs()) as w:
-            w.write_frame(0, rgb=np.zeros((4, 5, 3)), thermal=np.zeros((4, 4)),
-                          mask_visible=np.zeros((4, 4)), mask_full=np.zeros((4, 4)),
-                          depth=np.zeros((4, 4)), volume=np.zeros(3), camera_pose=np.eye(4),
+            images = {p: np.zeros((4, 4)) for p in FRAME_FIELDS}
+            images["rgb"] = np.zeros((4, 5, 3))
+            w.write_frame(0, images=images, volume=np.zeros(3), camera_pose=np.eye(4),
                           poses={"source": np.eye(4)})
+    with pytest.raises(ValueError, match="expected the frame fields"):
+        with SequenceWriter(tmp_path / "t.h5", 1, 4, 4, ["source"], sequence_attrs()) as w:
+            w.write_frame(0, images={"rgb": np.zeros((4, 4, 3))}, volume=np.zeros(3),
+                          camera_pose=np.eye(4), poses={"source": np.eye(4)})
 
 
 SLOW_WRITER = textwrap.dedent(
@@ -89,15 +91,15 @@ SLOW_WRITER = textwrap.dedent(
     import numpy as np
     sys.path.insert(0, {tests!r})
     from conftest import K_TEST, sequence_attrs, synthetic_frames
+    from pourbench.core.schema import FRAME_FIELDS
     from pourbench.datasets.sequence import SequenceWriter
     T = 200
     f = synthetic_frames(T=T, H=64, W=64)
     with SequenceWriter({path!r}, T, 64, 64, ["source", "target"], sequence_attrs()) as w:
         w.write_camera_K(K_TEST)
         for t in range(T):
-            w.write_frame(t, rgb=f["rgb"][t], thermal=f["thermal"][t],
-                          mask_visible=f["mask/visible"][t], mask_full=f["mask/full"][t],
-                          depth=f["depth"][t], volume=f["volume"][t], camera_pose=np.eye(4),
+            w.write_frame(t, images={{p: f[p][t] for p in FRAME_FIELDS}},
+                          volume=f["volume"][t], camera_pose=np.eye(4),
                           poses={{"source": np.eye(4), "target": np.eye(4)}})
             if t == 5:
                 print("writing", flush=True)
