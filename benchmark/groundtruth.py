@@ -58,13 +58,18 @@ class GroundTruth:
 
     def iter_masks(
         self, name: str, task: Task, frames_per_chunk: int
-    ) -> Iterator[tuple[slice, np.ndarray]]:
-        """Yield (frame slice, bool (t, H, W) mask of a mask task) chunk by chunk."""
+    ) -> Iterator[tuple[slice, np.ndarray, np.ndarray | None]]:
+        """Yield (frame slice, bool (t, H, W) mask of a mask task, bool (t, H, W) mask of
+        ``task.hidden_outside`` or None) chunk by chunk."""
         T = self._shapes[name][0]
         with SequenceReader(self.files[name]) as r:
             for start in range(0, T, frames_per_chunk):
                 frames = slice(start, min(T, start + frames_per_chunk))
-                yield frames, np.asarray(r.read(task.truth, frames), dtype=bool)
+                truth = np.asarray(r.read(task.truth, frames), dtype=bool)
+                outside = None
+                if task.hidden_outside is not None:
+                    outside = np.asarray(r.read(task.hidden_outside, frames), dtype=bool)
+                yield frames, truth, outside
 
     def volumes(self, name: str, task: Task) -> np.ndarray:
         """float64 (T, V) ml of the volume task's containers over the whole sequence."""

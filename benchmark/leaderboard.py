@@ -100,7 +100,8 @@ def load_run(path: str | os.PathLike, aggregation: str = "all_pixels") -> Run:
         if task not in TASKS:
             raise PourbenchError(f"{path}: task {task!r}, expected one of {', '.join(TASKS)}")
         key = POOLED[TASKS[task].kind] if aggregation == "all_pixels" else aggregation
-        metrics = {c.key: float(doc[key][c.key]) for c in TASKS[task].columns}
+        # columns added after a results file was written are left empty for it
+        metrics = {c.key: float(doc[key][c.key]) for c in TASKS[task].columns if c.key in doc[key]}
         model = doc.get("model") or Path(doc["predictions"]["path"]).stem
         run = Run(
             path=path,
@@ -155,7 +156,9 @@ def _rows(runs: Sequence[Run]) -> list[Row]:
                 continue
             row.runs[task.name] = len(group)
             for column in task.columns:
-                values = np.array([r.metrics[column.key] for r in group])
+                values = np.array([r.metrics[column.key] for r in group if column.key in r.metrics])
+                if not len(values):
+                    continue
                 std = float(values.std(ddof=1)) if len(values) > 1 else None
                 row.cells[(task.name, column.key)] = Cell(float(values.mean()), std, len(values))
 

@@ -34,6 +34,8 @@ THRESHOLD = 0.5
 
 #: Names of the per-sequence / per-split metrics, in report order.
 METRIC_NAMES = ("precision", "recall", "f1", "iou", "ap", "best_f1")
+#: Tracking scored where the water is hidden (see :func:`hidden_summary`).
+HIDDEN_METRIC_NAMES = ("hidden_precision", "hidden_recall", "hidden_f1", "hidden_ap")
 
 
 # --------------------------------------------------------------------------- score grid
@@ -264,12 +266,28 @@ def summarize(hist: ScoreHistogram) -> dict[str, float]:
     }
 
 
+def hidden_summary(hist: ScoreHistogram) -> dict[str, float]:
+    """Precision, recall, F1 (at 0.5) and AP of a histogram taken over the pixels that do
+    not show visible water only, against the hidden water (``mask/full & ~mask/visible``):
+    the pixels that need memory. Keys are :data:`HIDDEN_METRIC_NAMES`; the edge cases of
+    the module docstring apply (no hidden water and none claimed scores 1)."""
+    c = confusion_at(hist)
+    return {
+        "hidden_precision": precision(c),
+        "hidden_recall": recall(c),
+        "hidden_f1": f1_score(c),
+        "hidden_ap": average_precision(hist),
+    }
+
+
 def mean_of(per_sequence: Iterable[Mapping[str, float]]) -> dict[str, float]:
-    """Unweighted mean over sequences of each metric in ``METRIC_NAMES``.
+    """Unweighted mean over sequences of each metric in ``METRIC_NAMES`` (and
+    ``HIDDEN_METRIC_NAMES`` where the rows have them).
 
     Every per-sequence value is defined (no NaN to drop), so each sequence counts once.
     """
     rows = list(per_sequence)
     if not rows:
         raise ValueError("mean over no sequences")
-    return {k: float(np.mean([r[k] for r in rows])) for k in METRIC_NAMES}
+    names = METRIC_NAMES + tuple(k for k in HIDDEN_METRIC_NAMES if k in rows[0])
+    return {k: float(np.mean([r[k] for r in rows])) for k in names}

@@ -39,11 +39,13 @@ from pourbench import __version__
 from pourbench.benchmark import volume_score
 from pourbench.benchmark.groundtruth import GroundTruth
 from pourbench.benchmark.metrics import (
+    HIDDEN_METRIC_NAMES,
     METRIC_NAMES,
     THRESHOLD,
     PRCurve,
     ScoreHistogram,
     confusion_at,
+    hidden_summary,
     histogram,
     mean_of,
     pr_curve,
@@ -146,6 +148,7 @@ class Results:
         )
         task = task_named(self.task)
         names = METRIC_NAMES if task.is_mask else volume_score.VOLUME_METRICS
+        names = names + tuple(k for k in HIDDEN_METRIC_NAMES if k in self.pooled)
         width = max(10, *(len(k) + 1 for k in names))
         pooled = "all pixels" if task.is_mask else "all frames"
         lines = [head, f"{'':14}" + "".join(f"{k:>{width}}" for k in names)]
@@ -188,20 +191,30 @@ def score(
 
 
 def _score_masks(predictions, gt: GroundTruth, task: Task, progress: bool) -> Results:
-    pooled = ScoreHistogram.empty()
+    pooled = pooled_hidden = ScoreHistogram.empty()
     rows: list[dict[str, Any]] = []
     with Predictions(predictions) as preds:
         bar = tqdm(gt.names, desc=f"score {task.name}", unit="seq", disable=not progress)
         for name in bar:
             T, H, W = gt.shape(name)
-            hist = ScoreHistogram.empty()
-            for frames, truth in gt.iter_masks(name, task, frames_per_chunk(H, W)):
-                hist = hist + histogram(preds.read(name, frames), truth)
+            hist, hidden = ScoreHistogram.empty(), ScoreHistogram.empty()
+            for frames, truth, outside in gt.iter_masks(name, task, frames_per_chunk(H, W)):
+                predicted = preds.read(name, frames)
+                hist = hist + histogram(predicted, truth)
+                if outside is not None:  # the hidden water: pixels that do not show water
+                    hidden = hidden + histogram(predicted[~outside], truth[~outside])
             pooled = pooled + hist
-            rows.append(_sequence_row(name, T * H * W, T, hist))
+            pooled_hidden = pooled_hidden + hidden
+            row = _sequence_row(name, T * H * W, T, hist)
+            if task.hidden_outside is not None:
+                row.update(hidden_summary(hidden))
+            rows.append(row)
+    summary = summarize(pooled)
+    if task.hidden_outside is not None:
+        summary.update(hidden_summary(pooled_hidden))
     return Results(
         task=task.name,
-        pooled=summarize(pooled),
+        pooled=summary,
         sequence_mean=mean_of(rows),
         per_sequence=rows,
         provenance={},

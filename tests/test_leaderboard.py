@@ -40,11 +40,13 @@ def test_score_then_leaderboard(scored, tmp_path):
     md = (tmp_path / "leaderboard.md").read_text()
     lines = md.splitlines()
     assert lines[0].startswith("| Model | Modality | Detection F1 | Detection IoU | Detection AP")
-    # best first; perfect detection bold; oracle tracking: F1 .75, IoU .6, AP .6 + .4 * 5/24
+    # best first; perfect detection bold; oracle tracking: F1 .75, IoU .6, AP .6 + .4 * 5/24;
+    # it claims none of the hidden water: hidden F1 0, hidden AP = the hidden share 2/21
     assert lines[2] == ("| oracle | rgb | **1.000** | **1.000** | **1.000** | **0.750** | "
-                        "**0.600** | **0.683** | 1.25 M | 1/1 | " + board.rows[0].date + " |")
+                        "**0.600** | **0.683** | **0.000** | **0.095** | 1.25 M | 1/1 | "
+                        + board.rows[0].date + " |")
     assert lines[3].startswith("| contrarian | thermal | 0.000 | 0.000 | ")
-    assert "| – | – | – | 950 | 1/0 |" in lines[3]
+    assert "| – | – | – | – | – | 950 | 1/0 |" in lines[3]
     page = (tmp_path / "leaderboard.html").read_text()
     assert "<b>1.000</b>" in page and "<td>0.000</td>" in page
     assert "<script" not in page and "<style>" in page

@@ -45,6 +45,9 @@ class Task:
         higher_is_better: direction of ``main_metric``.
         columns: leaderboard columns, from the scorer's summary.
         label, short: names in tables (``Detection``, ``det``).
+        hidden_outside: for tracking: the mask whose pixels are left out to score the hidden
+            water alone (``hidden_*`` metrics on ``~mask/visible`` against
+            ``truth & ~mask/visible``); None for the other tasks.
     """
 
     name: str
@@ -59,6 +62,7 @@ class Task:
     label: str
     short: str
     truth_columns: tuple[int, ...] = ()
+    hidden_outside: str | None = None
 
     @property
     def is_mask(self) -> bool:
@@ -106,9 +110,11 @@ TASKS: dict[str, Task] = {
             loss="bce",
             main_metric="f1",
             higher_is_better=True,
-            columns=_MASK_COLUMNS,
+            columns=(*_MASK_COLUMNS, Column("hidden_f1", "hidden F1"),
+                     Column("hidden_ap", "hidden AP")),  # fmt: skip
             label="Tracking",
             short="trk",
+            hidden_outside="mask/visible",
         ),
         Task(
             name="volume",
