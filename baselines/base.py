@@ -120,12 +120,18 @@ class SegmentationModel(nn.Module):
             volume = self.volume_head(flat).unflatten(0, (b, t))
         return ModelOutput(masks, volume), state
 
-    def forward(self, frames: torch.Tensor) -> ModelOutput:
-        """Outputs for a whole clip of frames (B, T, C, H, W)."""
+    def forward(
+        self, frames: torch.Tensor, state: Any = None, *, with_state: bool = False
+    ) -> ModelOutput | tuple[ModelOutput, Any]:
+        """Outputs for a clip of frames (B, T, C, H, W), from the start (``state`` None) or
+        following ``state``; with ``with_state`` also the state after the clip (training
+        that carries memory across clips calls the model this way, so DDP sees it)."""
         self.check_frames(frames)
         b, _, _, h, w = frames.shape
-        out, _ = self.forward_chunk(frames, self.init_state(b, h, w))
-        return out
+        if state is None:
+            state = self.init_state(b, h, w)
+        out, state = self.forward_chunk(frames, state)
+        return (out, state) if with_state else out
 
     def step(self, frame: torch.Tensor, state: Any) -> tuple[ModelOutput, Any]:
         """One frame (B, C, H, W) -> outputs without the time axis, and the next state."""
@@ -133,6 +139,15 @@ class SegmentationModel(nn.Module):
             raise ValueError(f"{self.name}: frame must be (B,C,H,W), got {tuple(frame.shape)}")
         out, state = self.forward_chunk(frame[:, None], state)
         return ModelOutput(*(None if o is None else o[:, 0] for o in out)), state
+
+    @staticmethod
+    def detach_state(state: Any) -> Any:
+        """The state cut from the graph (truncated back-propagation through time)."""
+        if isinstance(state, torch.Tensor):
+            return state.detach()
+        if isinstance(state, tuple | list):
+            return type(state)(SegmentationModel.detach_state(s) for s in state)
+        return state
 
     def num_parameters(self, trainable_only: bool = False) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)

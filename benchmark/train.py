@@ -9,6 +9,13 @@ task's loss: binary cross-entropy for masks, absolute error of ml / ``volume_sca
 volume. The *main* task (the first in table order) picks ``best.pt`` by its main metric on
 the validation split: F1 at 0.5 for masks, MAE of the target container for volume.
 
+Temporal training (``stateful``, the default): each batch is whole sequences, cut into
+windows of ``clip_len`` frames in time order; the model's state (the LSTM's memory, the
+multi-frame window) is carried from one window to the next of the same sequence and cut
+from the graph between them (truncated back-propagation through time), so the LSTM learns
+with the memory it has when it is evaluated streaming over whole sequences. With
+``stateful=False`` training clips are independent and start from a zero state.
+
 A run folder holds ``last.pt`` (every epoch), ``best.pt``, optional ``epoch_XXX.pt``,
 ``metrics.csv`` / ``metrics.json`` (one row per epoch) and ``tensorboard/`` when the
 ``tensorboard`` package is importable. ``resume=True`` continues from ``last.pt``
@@ -123,6 +130,7 @@ def train(
     width: float = 1.0,
     model_kwargs: dict[str, Any] | None = None,
     keep_epochs: bool = False,
+    stateful: bool = True,
 ) -> TrainResult:
     """Train ``model`` on ``data/train``, validate on ``data/val`` each epoch, write ``out``.
 
@@ -147,6 +155,8 @@ def train(
         progress: show tqdm bars.
         width, model_kwargs: model size multiplier and other constructor arguments.
         keep_epochs: also keep ``epoch_XXX.pt`` for every epoch.
+        stateful: carry the model's state across the windows of a sequence (see the module
+            docstring); False trains on independent clips from a zero state.
 
     Raises:
         PourbenchError: bad arguments, missing data, or an existing run without ``resume``.
@@ -183,6 +193,7 @@ def train(
         "pos_weight": pos_weight,
         "width": float(width),
         "model_kwargs": dict(model_kwargs or {}),
+        "stateful": bool(stateful),
     }
     resume_from = out / "last.pt"
     if not resume and resume_from.exists():
@@ -213,11 +224,12 @@ def _train(
 ) -> TrainResult:
     seed = args["seed"]
     size = tuple(args["size"]) if args["size"] else None
+    stateful = args.get("stateful", False)
     train_set = SequenceDataset(
         args["data"],
         "train",
-        clip_len=args["clip_len"],
-        stride=args["stride"],
+        clip_len=None if stateful else args["clip_len"],  # stateful: whole sequences
+        stride=None if stateful else args["stride"],
         modality=args["modality"],
         tasks=tasks,
         size=size,
@@ -302,6 +314,7 @@ def _train(
             num_workers=args["num_workers"],
             pin_memory=dev.type == "cuda",
             generator=torch.Generator().manual_seed(seed * 100_003 + epoch),
+            collate_fn=collate_shortest if stateful else None,
         )
         ddp.train()
         totals = torch.zeros(2, dtype=torch.float64)  # loss sum, clips
@@ -313,16 +326,23 @@ def _train(
             unit="batch",
         )
         for batch in bar:
-            frames = batch["frames"].to(dev, non_blocking=True)
-            with torch.autocast(dev.type, dtype=torch.float16, enabled=amp):
-                output = ddp(frames)
-            loss = training_loss(output, batch, weight, net.volume_scale_ml, dev)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            totals += torch.tensor([loss.item() * len(frames), len(frames)], dtype=torch.float64)
-            bar.set_postfix(loss=f"{loss.item():.4f}")
+            window = args["clip_len"] if stateful else batch["frames"].shape[1]
+            state = None  # each batch starts at its sequences' first frames
+            for start in range(0, batch["frames"].shape[1], window):
+                clip = {k: v[:, start : start + window] for k, v in batch.items()
+                        if isinstance(v, torch.Tensor) and v.dim() >= 2}  # fmt: skip
+                frames = clip["frames"].to(dev, non_blocking=True)
+                with torch.autocast(dev.type, dtype=torch.float16, enabled=amp):
+                    output, state = ddp(frames, state, with_state=True)
+                loss = training_loss(output, clip, weight, net.volume_scale_ml, dev)
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+                state = SegmentationModel.detach_state(state)
+                n = len(frames)
+                totals += torch.tensor([loss.item() * n, n], dtype=torch.float64)
+                bar.set_postfix(loss=f"{loss.item():.4f}")
         totals = distributed.all_sum(totals, dist_info, dev)
         val = validate(
             net, val_files, args["modality"], tasks, size, dev, weight, amp, dist_info, show
@@ -389,6 +409,20 @@ def _train(
         history=history,
         seconds=time.perf_counter() - start_time,
     )
+
+
+def collate_shortest(items: list[dict]) -> dict:
+    """Batch whole sequences, cut to the shortest one's length (a recipe's pours are
+    usually equally long)."""
+    length = min(item["frames"].shape[0] for item in items)
+    out: dict[str, Any] = {}
+    for key in items[0]:
+        values = [item[key] for item in items]
+        if isinstance(values[0], torch.Tensor):
+            out[key] = torch.stack([v[:length] for v in values])
+        else:
+            out[key] = values
+    return out
 
 
 def training_loss(

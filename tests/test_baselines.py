@@ -83,7 +83,7 @@ class ModelContract:
         assert out.masks is None and out.volume.shape == (2, 3, 2)
         assert (out.volume >= 0).all()
         # softplus(0) * scale: an untrained head starts at the scale's magnitude
-        assert 10.0 < float(out.volume.mean()) < 1000.0
+        assert 10.0 < float(out.volume.detach().mean()) < 1000.0
         out.volume.sum().backward()
         for pname, p in model.named_parameters():
             assert p.grad is not None and p.grad.abs().sum() > 0, pname

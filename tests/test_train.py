@@ -153,3 +153,28 @@ def test_torchrun_two_cpu_processes(data, tmp_path):
         "best.pt", "last.pt", "metrics.csv", "metrics.json"
     ]  # fmt: skip
     assert "best val_f1_detection" in proc.stdout
+
+
+@pytest.mark.parametrize("stateful", [True, False])
+def test_stateful_training_carries_memory_across_windows(data, tmp_path, monkeypatch, stateful):
+    """Stateful: each batch is whole 8-frame sequences in two 4-frame windows, the second
+    starting from the state the first left (cut from the graph); otherwise every clip starts
+    from a zero state."""
+    from pourbench.baselines.base import SegmentationModel
+
+    seen = []
+    original = SegmentationModel.forward
+
+    def spy(self, frames, state=None, **kw):
+        if self.training:
+            requires_grad = state is not None and any(
+                s.requires_grad for s in state if isinstance(s, torch.Tensor))  # fmt: skip
+            seen.append((frames.shape[1], state is None, requires_grad))
+        return original(self, frames, state, **kw)
+
+    monkeypatch.setattr(SegmentationModel, "forward", spy)
+    train(model="lstm", data=data, out=tmp_path / "r", epochs=1, stateful=stateful, **TINY)
+    if stateful:  # 2 sequences, batch 2: one batch, two windows
+        assert seen == [(4, True, False), (4, False, False)]
+    else:  # 2 clips per sequence, batch 2: two batches of independent clips
+        assert seen == [(4, True, False), (4, True, False)]
