@@ -18,12 +18,16 @@ from pourbench.benchmark.constant import write_constant_predictions
 from pourbench.benchmark.leaderboard import Leaderboard, build_leaderboard
 from pourbench.benchmark.predict import predict
 from pourbench.benchmark.score import RESULTS_JSON, score
+from pourbench.benchmark.significance import compare, to_markdown
 from pourbench.benchmark.train import train
+from pourbench.core.atomic import write_text_atomic
 from pourbench.core.tasks import parse_tasks
 
 log = logging.getLogger(__name__)
 
 MODELS = ("cnn", "multiframe", "lstm")
+#: The differences a study reports (a - b): what memory buys over a single frame and a window.
+PAIRS = (("lstm", "cnn"), ("multiframe", "cnn"), ("lstm", "multiframe"))
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,8 @@ def run_study(
     Layout under ``out``: ``runs/<model>_s<seed>/`` (checkpoints, metrics),
     ``predictions/<model>_s<seed>[_<task>].h5`` (the main task's file has no suffix),
     ``results/<model>_s<seed>_<task>/``, ``predictions/constant_<task>.h5``,
-    ``results/constant_<task>/`` and ``leaderboard.{md,html,json}``.
+    ``results/constant_<task>/``, ``leaderboard.{md,html,json}`` and ``differences.md``
+    (paired bootstrap intervals of the model differences, ``benchmark.significance``).
     """
     data, out = Path(data), Path(out)
     results = []
@@ -83,4 +88,7 @@ def run_study(
                 folder = out / "results" / f"{name}_{task.name}"
                 score(path, data / "test", folder, task=task.name, progress=False)
                 results.append(folder / RESULTS_JSON)
-    return build_leaderboard(results, out)
+    board = build_leaderboard(results, out)
+    pairs = [(a, b) for a, b in PAIRS if a in models and b in models]
+    write_text_atomic(out / "differences.md", to_markdown(compare(results, pairs)))
+    return board
