@@ -151,6 +151,12 @@ class SolverSettings(_Model):
     xsph: float = Field(0.05, ge=0.0, le=0.5, description="XSPH smoothing coefficient")
     kernel: Literal["cubic", "wendland"] = Field("cubic", description="SPH kernel, support 4r")
     min_iterations: int = Field(2, ge=1, le=10, description="pressure iterations at least")
+    min_divergence_iterations: int = Field(
+        2, ge=1, le=10,
+        description="divergence-solver iterations at least (SPlisHSPlasH: 1; at 1 a one-layer "
+        "puddle tears apart, tests/test_sim_walls.py); both solvers iterate on until their "
+        "tolerance is met",
+    )
     max_iterations: int = Field(100, ge=2, le=1000, description="pressure iterations at most")
     boundary: Literal["sdf", "particles"] = Field(
         "sdf",

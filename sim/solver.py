@@ -181,8 +181,11 @@ class DFSPHSolver:
         self._lap_t = now
 
     def step(self, dt_cap: float | None = None, speed_cap: float | None = None,
-             advance_clock: bool = True) -> float:
-        """Advance one time step (Algorithm 1 of [BK17]); returns the step used, s."""
+             advance_clock: bool = True, damping: float = 0.0) -> float:
+        """Advance one time step (Algorithm 1 of [BK17]); returns the step used, s.
+
+        ``damping`` (1/s, settling only): the velocities are multiplied by exp(-damping dt)
+        after the pressure solve (a uniform scale keeps a divergence-free field so)."""
         t0 = time.perf_counter()
         self._lap_t = t0
         s = self.settings
@@ -222,6 +225,8 @@ class DFSPHSolver:
         self._lap("density_solve")
         # 7. Advect positions; 8. safety net: nothing may cross a wall.
         self._cap_speed(min(speed_cap or s.speed_limit, s.speed_limit))
+        if damping > 0.0:
+            self._scale_velocities(math.exp(-damping * dt))
         self.advect(dt)
         self._lap("advect")
         self.bodies.prepare_leak_check(self.time, self.time + (dt if advance_clock else 0.0))
@@ -425,7 +430,8 @@ class DFSPHSolver:
             self.err_sum[None] = acc
         return self.err_sum[None] / n
 
-    def _solve(self, error_kernel, total, tol: float, dt: float, warm: float) -> tuple[int, float]:
+    def _solve(self, error_kernel, total, tol: float, dt: float, warm: float,
+               min_iterations: int) -> tuple[int, float]:
         s = self.settings
         self._warm_start(total, warm)
         if warm > 0.0:
@@ -435,7 +441,7 @@ class DFSPHSolver:
         while True:
             error_kernel(dt)  # also adds this iteration's kappa into `total`
             err = float(self._mean_error())
-            if (it >= s.min_iterations and err <= tol) or it >= s.max_iterations:
+            if (it >= min_iterations and err <= tol) or it >= s.max_iterations:
                 break
             self._apply_pressure(self.kappa, dt)
             it += 1
@@ -448,9 +454,11 @@ class DFSPHSolver:
             total[i] -= self.kappa[i]
 
     def divergence_solve(self, dt: float) -> tuple[int, float]:
-        """[BK17] Algorithm 2 with warm start (half the previous kappa^v)."""
-        return self._solve(self._divergence_error, self.kappa_divergence,
-                           self.settings.divergence_tol, dt, self.warm_divergence)
+        """[BK17] Algorithm 2 with warm start (half the previous kappa^v), at least
+        ``min_divergence_iterations`` iterations."""
+        s = self.settings
+        return self._solve(self._divergence_error, self.kappa_divergence, s.divergence_tol, dt,
+                           self.warm_divergence, s.min_divergence_iterations)
 
     def density_solve(self, dt: float) -> tuple[int, float]:
         """[BK17] Algorithm 3, warm-started with the previous step's kappa. A kappa that
@@ -460,7 +468,7 @@ class DFSPHSolver:
         warm = self.warm_density * min(1.0, (dt / prev) ** 2)
         self._prev_dt = dt
         return self._solve(self._density_error, self.kappa_density,
-                           self.settings.density_tol, dt, warm)
+                           self.settings.density_tol, dt, warm, self.settings.min_iterations)
 
     def _average_pressure(self, dt: float) -> None:
         """Fold this step's stiffness into the running average (weight 1 - exp(-dt / tau)).
@@ -622,6 +630,11 @@ class DFSPHSolver:
             if sp > cap:
                 self.v[i] *= cap / sp
                 ti.atomic_add(self.speed_capped[None], 1)
+
+    @ti.kernel
+    def _scale_velocities(self, a: ti.f32):
+        for i in self.v:
+            self.v[i] *= a
 
     @ti.kernel
     def advect(self, dt: ti.f32):

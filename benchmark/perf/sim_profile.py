@@ -51,9 +51,12 @@ def _snapshot(solver) -> dict:
 
 
 def profile_pour(scene_file: str, duration: float | None, threads: int | None = None,
-                 arch: str = "cpu", fps: float | None = None) -> dict:
+                 arch: str = "cpu", fps: float | None = None, legacy: bool = False) -> dict:
+    """Profile one pour; ``legacy`` re-creates the solver before issue 12 (undamped settling,
+    one cell-table slot per grid cell) for a side-by-side comparison."""
+    import pourbench.sim.grid as grid_mod
     from pourbench.sim.backend import init_taichi
-    from pourbench.sim.pour import build_scene, make_solver
+    from pourbench.sim.pour import SETTLE_DAMPING, build_scene, make_solver, settle
     from pourbench.sim.scenario import Scenario, load_scenario
 
     arch_used = init_taichi(arch, threads)
@@ -67,34 +70,35 @@ def profile_pour(scene_file: str, duration: float | None, threads: int | None = 
         sc = Scenario.model_validate({**sc.model_dump(), **upd})
     t0 = time.perf_counter()
     scene = build_scene(sc)
-    solver = make_solver(sc, scene)
+    bucket_count = grid_mod.bucket_count
+    if legacy:
+        grid_mod.bucket_count = lambda dims, n: int(np.prod([int(d) for d in dims]))
+    try:
+        solver = make_solver(sc, scene)
+    finally:
+        grid_mod.bucket_count = bucket_count
     build_s = time.perf_counter() - t0
-    out = {"scene": scene_file, "arch": arch_used, "num_particles": solver.n,
+    out = {"scene": scene_file, "legacy": legacy, "arch": arch_used,
+           "cell_table_slots": solver.grid.num_buckets, "grid_cells": solver.grid.num_cells,
+           "num_particles": solver.n,
            "num_boundary": solver.bodies.num, "particle_radius": sc.particle_radius,
            "duration_s": sc.duration_s, "build_s": build_s}
 
     # settling, as in simulate_pour
     solver.timers = {}
     t0 = time.perf_counter()
-    settle = sc.solver.settle_s
-    solver.time = -settle
-    solver.relax()
-    relax_s = time.perf_counter() - t0
-    s0 = _snapshot(solver)
-    solver.timers = {}
-    t0 = time.perf_counter()
-    while solver.time < -1e-9:
-        solver.step(dt_cap=-solver.time)
-    solver.time = 0.0
-    out["relax_wall_s"] = relax_s
-    out["settle"] = _phase(solver, s0, solver.timers, time.perf_counter() - t0, settle)
+    # relax (its steps are not counted: the stats restart after it), then settle
+    settle(solver, sc.solver.settle_s, 0.0 if legacy else SETTLE_DAMPING)
+    out["settle"] = _phase(solver, {"steps": 0, "density_iterations": 0,
+                                    "divergence_iterations": 0}, solver.timers,
+                           time.perf_counter() - t0, sc.solver.settle_s)
 
     # the pour, frame by frame
     s = solver.settings
     r = solver.r
     s0 = _snapshot(solver)
     solver.timers = {}
-    limits = {"fluid": 0, "container": 0, "max_dt": 0, "frame": 0}
+    limits = {"fluid": 0, "container": 0, "max_dt": 0, "frame": 0}  # what bounded each step
     fast_counts, vmaxes, dts = [], [], []
     num_frames = int(math.floor(sc.duration_s * sc.fps + 1e-9)) + 1
     t0 = time.perf_counter()
@@ -108,8 +112,8 @@ def profile_pour(scene_file: str, duration: float | None, threads: int | None = 
             cfl_f = s.cfl * 2 * r / max(vf + 9.81 * dt, 1e-6)
             cfl_b = s.cfl * 2 * r / max(vb, 1e-6)
             bound = min(cfl_f, cfl_b, s.max_dt)
-            if dt < 0.999 * bound:
-                limits["frame"] += 1
+            if math.ceil(dt_cap / bound - 1e-6) == 1 and dt < 0.999 * bound:
+                limits["frame"] += 1  # the last sliver before a frame
             elif bound == cfl_f:
                 limits["fluid"] += 1
             elif bound == cfl_b:
@@ -143,8 +147,10 @@ def profile_pour(scene_file: str, duration: float | None, threads: int | None = 
 
 
 def _print(res: dict) -> None:
-    print(f"{res['scene']}: {res['num_particles']} fluid, {res['num_boundary']} boundary "
-          f"particles, r = {res['particle_radius']} m, {res['arch']}")
+    print(f"{res['scene']}{' (legacy solver)' if res['legacy'] else ''}: "
+          f"{res['num_particles']} fluid, {res['num_boundary']} boundary particles, "
+          f"r = {res['particle_radius']} m, {res['arch']}, {res['grid_cells']:,} grid cells in "
+          f"{res['cell_table_slots']:,} table slots")
     for phase in ("settle", "pour"):
         p = res[phase]
         print(f"  {phase}: {p['steps']} steps over {p['sim_seconds']:.3g} s, mean dt "
@@ -154,7 +160,8 @@ def _print(res: dict) -> None:
               f"{p['particle_steps_per_s']:,.0f} particle-steps/s")
         print("    " + ", ".join(f"{k} {100 * v:.0f} %" for k, v in p["stage_share"].items()))
     p = res["pour"]
-    print(f"  dt bound by: {p['dt_limited_by']}; dt percentiles (ms) {p['dt_percentiles_ms']}")
+    q = ", ".join(f"p{k} {v:.3f}" for k, v in p["dt_percentiles_ms"].items())
+    print(f"  dt bound by: {p['dt_limited_by']}; dt (ms) {q}")
     print(f"  fastest fluid particle (median over steps) {p['fluid_vmax_median']:.2f} m/s; "
           f"speed p99 {p['speed_p99_median']:.2f}, p99.9 {p['speed_p999_median']:.2f} m/s; "
           f"particles above half the fastest: {p['particles_above_half_vmax_median']:.0f}")
@@ -168,14 +175,78 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--fps", type=float, default=None)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--arch", default="cpu", choices=["auto", "cpu", "cuda"])
+    ap.add_argument("--legacy", action="store_true",
+                    help="the solver as before issue 12 (undamped settling, full cell table)")
+    ap.add_argument("--compare", type=int, default=0, metavar="N",
+                    help="run N alternating pairs (this solver, legacy) in fresh processes and "
+                    "print the medians side by side")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
-    res = profile_pour(args.scene, args.duration, args.threads, args.arch, args.fps)
+    if args.compare:
+        return _compare(args)
+    res = profile_pour(args.scene, args.duration, args.threads, args.arch, args.fps,
+                       args.legacy)
+    res["loadavg"] = _loadavg()
     _print(res)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(res, fh, indent=2)
     return res
+
+
+def _loadavg():
+    try:
+        return [float(v) for v in open("/proc/loadavg").read().split()[:3]]
+    except OSError:
+        return None
+
+
+def _compare(args) -> dict:
+    """Alternate this solver and the legacy one, each in its own process (Taichi fields are
+    never freed within one), and report the medians of both and their ratios."""
+    import statistics
+    import subprocess
+    import sys
+    import tempfile
+
+    runs = {"new": [], "legacy": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(args.compare):
+            for name in (("new", "legacy") if k % 2 == 0 else ("legacy", "new")):
+                out = f"{tmp}/{name}_{k}.json"
+                cmd = [sys.executable, "-m", "pourbench.benchmark.perf.sim_profile", args.scene,
+                       "--arch", args.arch, "--json", out]
+                for flag, val in (("--duration", args.duration), ("--fps", args.fps),
+                                  ("--threads", args.threads)):
+                    if val is not None:
+                        cmd += [flag, str(val)]
+                if name == "legacy":
+                    cmd.append("--legacy")
+                subprocess.run(cmd, check=True)
+                with open(out) as fh:
+                    runs[name].append(json.load(fh))
+    keys = ("steps", "mean_dt", "wall_s", "wall_s_per_sim_s", "particle_steps_per_s",
+            "mean_density_iterations", "mean_divergence_iterations")
+    med = {name: {phase: {k: statistics.median(r[phase][k] for r in rs) for k in keys}
+                  for phase in ("settle", "pour")} for name, rs in runs.items()}
+    summary = {"medians": med, "runs": runs,
+               "ratio_wall_s_per_sim_s_legacy_over_new": {
+                   p: med["legacy"][p]["wall_s_per_sim_s"] / med["new"][p]["wall_s_per_sim_s"]
+                   for p in ("settle", "pour")}}
+    print(f"medians of {args.compare} alternating pairs:")
+    for p in ("settle", "pour"):
+        for name in ("legacy", "new"):
+            m = med[name][p]
+            print(f"  {p:<6} {name:<6} steps {m['steps']:.0f}  mean dt {1e3 * m['mean_dt']:.3f} ms"
+                  f"  iterations {m['mean_density_iterations']:.1f} + "
+                  f"{m['mean_divergence_iterations']:.1f}  {m['wall_s_per_sim_s']:.0f} solver s "
+                  f"per simulated s  {m['particle_steps_per_s']:,.0f} particle-steps/s")
+        print(f"  {p}: legacy / new solver seconds per simulated second "
+              f"{summary['ratio_wall_s_per_sim_s_legacy_over_new'][p]:.2f}x")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(summary, fh, indent=2)
+    return summary
 
 
 if __name__ == "__main__":
