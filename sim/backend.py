@@ -56,7 +56,9 @@ def init_taichi(arch: str = "auto", threads: int | None = None) -> str:
                 _state["arch"], _state["threads"], arch, threads,
             )
         return str(_state["arch"])
-    kwargs = dict(default_fp=ti.f32, default_ip=ti.i32, log_level=ti.WARN)
+    # ERROR: Taichi's warnings here are noise to a user (e.g. two workers that compile at once
+    # both try to lock the kernel cache and one prints a "Lock ... failed" warning)
+    kwargs = dict(default_fp=ti.f32, default_ip=ti.i32, log_level=ti.ERROR)
     if threads:
         kwargs["cpu_max_num_threads"] = int(threads)
     chosen = "cpu"
