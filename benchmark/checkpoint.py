@@ -16,6 +16,7 @@ Format 2 (volume heads, task names) replaced format 1 (mask targets "visible"/"f
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import zipfile
@@ -24,7 +25,7 @@ from typing import Any
 
 import torch
 
-from pourbench.core.atomic import atomic_path
+from pourbench.core.atomic import TMP_MARK, atomic_path
 from pourbench.core.errors import PourbenchError
 
 FORMAT = "pourbench-checkpoint"
@@ -33,10 +34,19 @@ REQUIRED_KEYS = ("format", "format_version", "model_config", "model_state", "arg
 
 
 def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
-    """Write ``payload`` (plus the format marker) to ``path`` atomically."""
+    """Write ``payload`` (plus the format marker) to ``path`` atomically.
+
+    A run killed while saving leaves the previous ``path`` whole (and ``path.tmp-PID``
+    debris, removed by the next save); a full disk is a one-line error.
+    """
     path = Path(path)
     with atomic_path(path) as tmp:
-        torch.save({"format": FORMAT, "format_version": FORMAT_VERSION, **payload}, tmp)
+        try:
+            torch.save({"format": FORMAT, "format_version": FORMAT_VERSION, **payload}, tmp)
+        except RuntimeError as e:  # torch's zip writer reports a failed write this way
+            raise OSError(errno.EIO, str(e).splitlines()[0] if str(e) else "torch.save") from e
+    for debris in path.parent.glob(f"{path.name}{TMP_MARK}*"):  # of killed earlier runs
+        debris.unlink(missing_ok=True)
     return path
 
 
@@ -53,7 +63,10 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, zipfile.BadZipFile, EOFError, OSError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise PourbenchError(f"{path}: not a loadable pourbench checkpoint ({first})") from e
+        if first.startswith("Weights only load failed"):
+            first = "not a torch file, or one holding objects that a safe load refuses"
+        raise PourbenchError(f"{path}: not a loadable pourbench checkpoint ({first[:120]})") \
+            from e
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise PourbenchError(f"{path}: not a pourbench checkpoint (no '{FORMAT}' marker)")
     if ckpt.get("format_version") != FORMAT_VERSION:

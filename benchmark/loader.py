@@ -62,7 +62,8 @@ def sequence_files(root_or_files: str | os.PathLike | Sequence, split: str | Non
     files. Temporary ``*.tmp-*`` debris is ignored.
 
     Raises:
-        PourbenchError: missing folder or split, or no sequence file in it.
+        PourbenchError: missing folder or split, no sequence file in it, or one that is not
+            a readable complete schema-v1 sequence (named, before any work starts).
     """
     if isinstance(root_or_files, str | os.PathLike):
         folder = Path(root_or_files)
@@ -76,13 +77,21 @@ def sequence_files(root_or_files: str | os.PathLike | Sequence, split: str | Non
             if split is None and any((folder / s).is_dir() for s in SPLITS):
                 hint = " (it holds split folders: pass a split, e.g. DIR/test)"
             raise PourbenchError(f"{folder}: no sequence files (seq_*.h5){hint}")
-        return files
+        return _readable(files)
     files = [Path(p) for p in root_or_files if not is_temporary(Path(p))]
     if not files:
         raise PourbenchError("no sequence files given")
     missing = [str(p) for p in files if not p.is_file()]
     if missing:
         raise PourbenchError(f"missing sequence files: {', '.join(missing[:5])}")
+    return _readable(files)
+
+
+def _readable(files: list[Path]) -> list[Path]:
+    """``files``, once each opened as a sequence (metadata only): a truncated, incomplete or
+    malformed one, or one of a newer schema, fails here in one line naming it."""
+    for path in files:
+        SequenceReader(path).close()
     return files
 
 

@@ -44,6 +44,7 @@ class StudySettings:
     pos_weight: str | None = "auto"
     device: str = "auto"
     task: str = "all"  # tasks trained together (pourbench.core.tasks.parse_tasks)
+    stateful: bool = False  # carry the model's state across a sequence's windows
 
 
 def run_study(
@@ -78,7 +79,7 @@ def run_study(
                 task=settings.task, epochs=settings.epochs, batch_size=settings.batch_size,
                 lr=settings.lr, clip_len=settings.clip_len, size=settings.size, seed=seed,
                 pos_weight=settings.pos_weight, device=settings.device, progress=progress,
-                width=settings.width,
+                width=settings.width, stateful=settings.stateful,
             )
             paths = predict(
                 run.best_checkpoint, data / "test", out / "predictions" / f"{name}.h5",

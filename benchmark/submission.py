@@ -205,6 +205,16 @@ def resolve_task(asked: str | None, declared: str | None, label: str) -> Task:
     return task_named(declared or "detection")
 
 
+def _other_kind(names: list[str]) -> str | None:
+    """What another pourbench file given as a submission is, from its top-level names."""
+    names = set(names)
+    if {"rgb", "mask"} <= names:
+        return "a sequence file (ground truth)"
+    if {"positions", "containers"} <= names:
+        return "a particle track"
+    return None
+
+
 def validate_submission(
     path: str | os.PathLike,
     expected: Mapping[str, tuple[int, int, int]],
@@ -243,6 +253,10 @@ def validate_submission(
             present = list(f.keys())
         except (OSError, RuntimeError) as e:
             raise PourbenchError(f"{label}: cannot list its contents ({e})") from e
+        kind = _other_kind(present)
+        if kind:
+            raise PourbenchError(f"{label}: is {kind}, not a predictions file "
+                                 "(pourbench predict writes one)")
         attrs, attr_problems = _read_attrs(f)
         if attr_problems:  # the task decides every other check: stop at a bad attribute
             _raise([f"{label}: {p}" for p in attr_problems])

@@ -132,6 +132,8 @@ def resolve_recipe_path(name_or_path: str | Path) -> Path:
     """A path to a TOML file, or the name of a built-in recipe."""
     p = Path(name_or_path)
     if p.suffix == ".toml" or p.exists():
+        if p.is_dir():
+            raise PourbenchError(f"{p}: is a folder, not a recipe file")
         if not p.is_file():
             raise PourbenchError(f"{p}: recipe file not found")
         return p

@@ -22,7 +22,7 @@ import numpy as np
 
 from pourbench.core.coverage import FrameCoverage, SequenceCoverage, frame_coverage
 from pourbench.core.errors import PourbenchError
-from pourbench.core.track import TrackReader
+from pourbench.core.track import TrackReader, track_problem
 from pourbench.datasets.sequence import SequenceWriter
 from pourbench.datasets.validate import COVERAGE_ATTR, coverage_problems
 from pourbench.render import RenderVariant, TrackRenderer
@@ -116,25 +116,31 @@ def render_sequence(
 
 
 def check_track_file(path: str | Path) -> None:
-    """Raise a one-line PourbenchError unless ``path`` is a particle track
-    (``pourbench simulate``'s output): not a file, not HDF5, a sequence file, or another file."""
+    """Raise a one-line PourbenchError unless ``path`` is a sound particle track
+    (``pourbench simulate``'s output): not a file, not HDF5, a sequence file, another file,
+    incomplete, of a newer version, truncated, corrupt or holding NaN."""
     path = Path(path)
+    if path.is_dir():
+        raise PourbenchError(f"{path}: is a folder; expected a particle track file (.h5)")
     if not path.is_file():
         raise PourbenchError(f"{path}: no such particle track file")
+    if path.stat().st_size == 0:
+        raise PourbenchError(f"{path}: empty file, not a particle track")
     try:
-        with h5py.File(path, "r") as h5:
-            keys = set(h5.keys())
+        with h5py.File(path, "r"):
+            pass
     except OSError as e:
-        raise PourbenchError(f"{path}: not a readable HDF5 file ({e})") from e
-    if {"containers", "positions"} <= keys:
+        what = "truncated HDF5 file" if "truncated file" in str(e) else "not a readable HDF5 file"
+        raise PourbenchError(f"{path}: {what} ({e})") from e
+    problem = track_problem(path)
+    if problem is None:
         return
-    if "rgb" in keys or "mask" in keys:
+    if problem.startswith("is a sequence file"):
         raise PourbenchError(
             f"{path}: is a sequence file, not a particle track; pourbench render takes the "
             "output of pourbench simulate (or DIR/sims/sim_*.h5)"
         )
-    missing = ", ".join(sorted({"containers", "positions"} - keys))
-    raise PourbenchError(f"{path}: not a particle track (no {missing})")
+    raise PourbenchError(f"{path}: {problem}")
 
 
 def render_variants(

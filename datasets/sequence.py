@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 
 from pourbench import __version__
-from pourbench.core.atomic import atomic_path
+from pourbench.core.atomic import atomic_h5
 from pourbench.core.errors import PourbenchError
 from pourbench.core.schema import (
     COMPRESSION,
@@ -70,12 +70,15 @@ class SequenceWriter:
         self._has_K = False
 
     def __enter__(self) -> SequenceWriter:
-        self._ctx = atomic_path(self.path)
-        self._h5 = h5py.File(self._ctx.__enter__(), "w")
+        self._ctx = atomic_h5(self.path)
+        self._h5 = self._ctx.__enter__()
         T, H, W = self.T, self.H, self.W
+        # datasets kept open for the whole write: a temporary h5py object dropped while the
+        # disk is full would try (and fail, noisily) to flush its chunks as it is freed
+        self._ds: dict[str, h5py.Dataset] = {}
         for field in FRAME_FIELDS.values():
             shape = field.frame_shape(H, W)
-            self._h5.create_dataset(
+            self._ds[field.path] = self._h5.create_dataset(
                 field.path,
                 shape=(T, *shape),
                 dtype=field.dtype,
@@ -85,14 +88,16 @@ class SequenceWriter:
                 shuffle=field.dtype.itemsize > 1,
             )
         for path, (dtype, shape) in PER_FRAME_ARRAYS.items():
-            self._h5.create_dataset(path, shape=(T, *shape), dtype=dtype)
+            self._ds[path] = self._h5.create_dataset(path, shape=(T, *shape), dtype=dtype)
         for name in self.containers:
-            self._h5.create_dataset(f"poses/{name}", shape=(T, 4, 4), dtype=np.float64)
+            self._ds[f"poses/{name}"] = self._h5.create_dataset(
+                f"poses/{name}", shape=(T, 4, 4), dtype=np.float64)
         return self
 
     def write_camera_K(self, K: np.ndarray) -> None:
         """Camera intrinsics (3, 3) in pixels."""
-        self._h5.create_dataset("camera/K", data=np.asarray(K, np.float64).reshape(3, 3))
+        self._ds["camera/K"] = self._h5.create_dataset(
+            "camera/K", data=np.asarray(K, np.float64).reshape(3, 3))
         self._has_K = True
 
     def set_attr(self, key: str, value: Any) -> None:
@@ -120,13 +125,13 @@ class SequenceWriter:
             expected = field.frame_shape(self.H, self.W)
             if arr.shape != expected:
                 raise ValueError(f"{path}: frame shape {arr.shape}, expected {expected}")
-            self._h5[path][t] = arr.astype(field.dtype, copy=False)
-        self._h5["volume"][t] = np.asarray(volume, np.float32).reshape(3)
-        self._h5["camera/pose"][t] = np.asarray(camera_pose, np.float64).reshape(4, 4)
+            self._ds[path][t] = arr.astype(field.dtype, copy=False)
+        self._ds["volume"][t] = np.asarray(volume, np.float32).reshape(3)
+        self._ds["camera/pose"][t] = np.asarray(camera_pose, np.float64).reshape(4, 4)
         if set(poses) != set(self.containers):
             raise ValueError(f"poses for {sorted(poses)}, expected {sorted(self.containers)}")
         for name, pose in poses.items():
-            self._h5[f"poses/{name}"][t] = np.asarray(pose, np.float64).reshape(4, 4)
+            self._ds[f"poses/{name}"][t] = np.asarray(pose, np.float64).reshape(4, 4)
         self._written[t] = True
 
     def _finish(self) -> None:
@@ -143,15 +148,17 @@ class SequenceWriter:
         a["complete"] = True  # set last: a reader trusts nothing without it
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        try:
-            if exc_type is None:
+        # atomic_h5 flushes, closes and renames on success; removes the file on any failure
+        if exc_type is None:
+            try:
                 self._finish()
-        except BaseException as e:
-            self._h5.close()
-            self._ctx.__exit__(type(e), e, e.__traceback__)
-            raise
-        self._h5.close()
-        self._ctx.__exit__(exc_type, exc, tb)
+            except BaseException as e:
+                self._ctx.__exit__(type(e), e, e.__traceback__)
+                raise
+        try:
+            self._ctx.__exit__(exc_type, exc, tb)
+        finally:
+            self._ds.clear()  # closed with the file; nothing left to flush
         return False
 
 
@@ -194,7 +201,11 @@ class SequenceReader:
         self._h5: h5py.File | None = None
         self._pid: int | None = None
         h = self._file()  # fail early on a missing, corrupt or incomplete file
-        self.num_frames, self.height, self.width = h["rgb"].shape[:3]
+        try:
+            self.num_frames, self.height, self.width = _check_layout(self.path, h)
+        except PourbenchError:
+            self.close()
+            raise
         self.attrs = decode_attrs(h.attrs)
         self.containers = sorted(h["poses"].keys()) if "poses" in h else []
 
@@ -204,9 +215,22 @@ class SequenceReader:
                 h = h5py.File(self.path, "r")
             except (OSError, FileNotFoundError) as e:
                 raise PourbenchError(f"{self.path}: cannot open as HDF5 ({e})") from e
+            if "rgb" not in h and {"positions", "containers"} <= set(h):
+                h.close()
+                raise PourbenchError(
+                    f"{self.path}: is a particle track, not a sequence file (seq_*.h5)")
             if not h.attrs.get("complete", False):
                 h.close()
                 raise PourbenchError(f"{self.path}: sequence is incomplete (no 'complete' attr)")
+            version = h.attrs.get("schema_version")
+            if not isinstance(version, int | np.integer) or version != SCHEMA_VERSION:
+                h.close()
+                if isinstance(version, int | np.integer) and version > SCHEMA_VERSION:
+                    raise PourbenchError(
+                        f"{self.path}: schema_version {version} is newer than this pourbench "
+                        f"reads ({SCHEMA_VERSION}); upgrade pourbench")
+                raise PourbenchError(
+                    f"{self.path}: schema_version {version!r}, expected {SCHEMA_VERSION}")
             self._h5, self._pid = h, os.getpid()
         return self._h5
 
@@ -235,6 +259,31 @@ class SequenceReader:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _check_layout(path: Path, h: h5py.File) -> tuple[int, int, int]:
+    """(T, H, W) of a sequence file whose frame datasets have the schema's dtypes and shapes;
+    a one-line PourbenchError naming the first one that does not."""
+    rgb = h.get("rgb")
+    if not isinstance(rgb, h5py.Dataset) or rgb.ndim != 4:
+        raise PourbenchError(f"{path}: not a sequence file (no rgb frames (T, H, W, 3))")
+    T, H, W = rgb.shape[:3]
+    for name, field in FRAME_FIELDS.items():
+        ds = h.get(name)
+        if not isinstance(ds, h5py.Dataset):
+            raise PourbenchError(f"{path}: {name}: missing dataset")
+        if ds.dtype != field.dtype:
+            raise PourbenchError(f"{path}: {name}: dtype {ds.dtype}, expected {field.dtype}")
+        if ds.shape != (T, *field.frame_shape(H, W)):
+            raise PourbenchError(
+                f"{path}: {name}: shape {ds.shape}, expected {(T, *field.frame_shape(H, W))}")
+    for name, (_dtype, shape) in PER_FRAME_ARRAYS.items():
+        ds = h.get(name)
+        if not isinstance(ds, h5py.Dataset) or ds.shape != (T, *shape):
+            raise PourbenchError(f"{path}: {name}: missing or not of shape {(T, *shape)}")
+    if T < 1:
+        raise PourbenchError(f"{path}: holds no frames")
+    return T, H, W
 
 
 def decode_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:

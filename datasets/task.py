@@ -23,7 +23,7 @@ from typing import Any
 from pourbench.core.atomic import TMP_MARK, write_text_atomic
 from pourbench.core.coverage import SequenceCoverage
 from pourbench.core.hashing import file_sha256
-from pourbench.core.track import is_complete_track
+from pourbench.core.track import track_problem
 from pourbench.datasets.manifest import SequenceEntry
 from pourbench.datasets.recipe import parse_recipe
 from pourbench.datasets.sampler import (
@@ -105,7 +105,11 @@ def run_scenario(recipe_data: dict[str, Any], out: str, index: int, arch: str) -
 
     scenario = sample_scenario(recipe, index)
     record = ScenarioRecord(scenario_index=index, status="ok")
-    if not is_complete_track(sim_path):
+    if sim_path.exists() and (problem := track_problem(sim_path)) is not None:
+        # a truncated or corrupt cache (a full disk, a bad copy): never render from it
+        log.warning("%s: %s; simulating it again", sim_path, problem)
+        sim_path.unlink()
+    if not sim_path.is_file():
         try:  # the one retry policy (pourbench.sim.retry): smaller time steps
             done = simulate_with_retries(scenario, sim_path, arch=arch, progress=False,
                                          label=sim_id(index))

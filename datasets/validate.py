@@ -132,6 +132,8 @@ def _check_file(path: Path, sims: Path | None) -> tuple[list[str], SequenceCover
     except OSError as e:
         return [f"{path}: (file): not a readable HDF5 file ({e})"], None
     with h5:
+        if "rgb" not in h5 and {"positions", "containers"} <= set(h5.keys()):
+            return [f"{path}: (file): is a particle track, not a sequence file (seq_*.h5)"], None
         lines = [f"{path}: {where}: {problem}" for where, problem in _file_problems(h5)]
         coverage = None
         if sims is not None:

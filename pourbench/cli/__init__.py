@@ -92,7 +92,9 @@ def main(argv: list[str] | None = None) -> None:
     except PourbenchError as e:  # one line per problem (the scorer may list several)
         _fail(str(e), e.exit_code, keep_lines=True)
     except click.NoArgsIsHelpError as e:
-        typer.echo(e.ctx.get_help() if e.ctx else str(e), err=True)
+        help_text = e.ctx.get_help() if e.ctx else ""  # rich help prints itself
+        if help_text:
+            typer.echo(help_text)
         sys.exit(2)
     except click.UsageError as e:
         _fail(usage_line(e), e.exit_code)

@@ -31,6 +31,7 @@ BENCHMARKS = {
     "render": "pourbench.benchmark.perf.render_fps",
     "loader": "pourbench.benchmark.perf.loader_models",
     "peer": "pourbench.benchmark.perf.peer_splishsplash",
+    "memory": "pourbench.benchmark.perf.render_memory",
 }
 
 
@@ -119,6 +120,8 @@ def score(
     """Score predictions against ground truth: the leaderboard evaluation script."""
     from pourbench.benchmark.score import score as score_predictions
 
+    if out is not None and out.exists() and not out.is_dir():
+        raise PourbenchError(f"{out}: exists and is not a folder; --out must be a results folder")
     results = score_predictions(predictions, gt, out_dir=out,
                                 task=None if task is None else task.value, progress=True)
     typer.echo(results.summary())
@@ -136,10 +139,11 @@ def leaderboard(
 
 
 def bench(
-    part: str = typer.Argument(..., help="sim, render, loader or peer (SPlisHSPlasH)."),
+    part: str = typer.Argument(
+        ..., help="sim, render, loader, peer (SPlisHSPlasH) or memory (of a long render)."),
     args: list[str] | None = typer.Argument(None, help="Arguments for the benchmark."),
 ) -> None:
-    """Run a speed benchmark (simulator, renderer, loader and models)."""
+    """Run a benchmark: speed (simulator, renderer, loader and models) or memory."""
     if part not in BENCHMARKS:
         raise PourbenchError(f"unknown benchmark {part!r} (allowed: {', '.join(BENCHMARKS)})")
     importlib.import_module(BENCHMARKS[part]).main(list(args or []))

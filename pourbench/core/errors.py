@@ -22,6 +22,9 @@ class PourbenchError(Exception):
         if exit_code is not None:
             self.exit_code = exit_code
 
+    def __reduce__(self):  # keeps the exit code across processes (pool workers, Ray)
+        return type(self), (str(self), self.exit_code)
+
 
 def describe_validation_error(
     error: ValidationError, model: type[BaseModel] | None, prefix: str = ""

@@ -17,11 +17,24 @@ else:  # pragma: no cover
 def read_toml(path: str | Path, what: str = "file") -> dict[str, Any]:
     """The parsed TOML table of ``path``; a missing or malformed file is a PourbenchError."""
     path = Path(path)
+    if path.is_dir():
+        raise PourbenchError(f"{path}: is a folder, not a {what}")
     try:
-        return tomllib.loads(path.read_text())
+        raw = path.read_bytes()
     except FileNotFoundError as e:
         raise PourbenchError(f"{path}: no such {what}") from e
-    except (IsADirectoryError, UnicodeDecodeError) as e:
-        raise PourbenchError(f"{path}: not a readable {what} ({e})") from e
+    except OSError as e:
+        raise PourbenchError(f"{path}: cannot read the {what} ({e.strerror or e})") from e
+    if not raw.strip():
+        raise PourbenchError(f"{path}: empty {what}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise PourbenchError(f"{path}: not a text file (binary content at byte {e.start}); "
+                             f"a {what} is TOML text") from e
+    if "\x00" in text:
+        raise PourbenchError(f"{path}: not a text file (NUL bytes); a {what} is TOML text")
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise PourbenchError(f"{path}: not valid TOML ({e})") from e
