@@ -167,6 +167,8 @@ def train(
     if model not in MODELS:
         raise PourbenchError(f"unknown model {model!r}; valid models: {', '.join(sorted(MODELS))}")
     tasks = parse_tasks(task)
+    if pos_weight not in (None, "auto"):
+        _positive_number(pos_weight)  # a bad value fails before any data is read
     if epochs < 1 or batch_size < 1 or clip_len < 1 or lr <= 0:
         raise PourbenchError(
             f"need epochs, batch_size, clip_len >= 1 and lr > 0 "
@@ -566,13 +568,17 @@ def _resolve_pos_weight(pos_weight, dataset: SequenceDataset) -> list[float]:
         weights = [float(np.clip((pixels - p) / p, low, high)) if p > 0 else 1.0 for p in positives]
         log.info("auto positive weights %s", weights)
         return weights
+    return [_positive_number(pos_weight)] * k
+
+
+def _positive_number(pos_weight) -> float:
     try:
         value = float(pos_weight)
     except (TypeError, ValueError) as e:
         raise PourbenchError(f"pos_weight must be a number or 'auto', got {pos_weight!r}") from e
     if not math.isfinite(value) or value <= 0:
         raise PourbenchError(f"pos_weight must be > 0, got {pos_weight!r}")
-    return [value] * k
+    return value
 
 
 def _check_resumable(saved: dict, args: dict, path: Path) -> None:
