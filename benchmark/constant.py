@@ -41,37 +41,37 @@ class ConstantPredictor:
         """Statistics of every sequence of the ``train`` split folder."""
         files = sequence_files(train)
         sums: dict[str, np.ndarray] = {}
-        frames = 0
-        volume_sum, volume_frames = None, 0
+        frames, volume_sum = 0, 0.0
         volume_task = TASKS["volume"]
         for path in files:
             with SequenceReader(path) as r:
                 for task in (t for t in TASKS.values() if t.is_mask):
-                    masks = np.asarray(r.read(task.truth), bool)
-                    total = _resized(masks.sum(0, dtype=np.float64), sums.get(task.name))
-                    sums[task.name] = total if task.name not in sums else sums[task.name] + total
+                    total = np.asarray(r.read(task.truth), bool).sum(0, dtype=np.float64)
+                    if task.name in sums:  # frames of another size count at the first's
+                        sums[task.name] += _resized(total, sums[task.name].shape)
+                    else:
+                        sums[task.name] = total
                 frames += r.num_frames
                 v = read_volume(r, slice(None), volume_task).numpy().astype(np.float64)
-                volume_sum = v.sum(0) if volume_sum is None else volume_sum + v.sum(0)
-                volume_frames += len(v)
+                volume_sum = volume_sum + v.sum(0)
         frequency = {name: np.clip(s / frames, 0.0, 1.0) for name, s in sums.items()}
-        return cls(frequency, volume_sum / max(volume_frames, 1), len(files))
+        return cls(frequency, volume_sum / max(frames, 1), len(files))
 
     def predict(self, task: Task, num_frames: int, height: int, width: int) -> np.ndarray:
         """The prediction for one sequence: float16 (T, H, W) or float32 (T, V)."""
         if not task.is_mask:
             volume = self.volume_ml.astype(np.float32)
             return np.broadcast_to(volume, (num_frames, len(volume)))
-        frame = _resized(self.frequency[task.name], np.empty((height, width)))
+        frame = _resized(self.frequency[task.name], (height, width))
         return np.broadcast_to(frame.astype(np.float16), (num_frames, height, width))
 
 
-def _resized(image: np.ndarray, like: np.ndarray | None) -> np.ndarray:
-    """``image`` bilinearly resized to the shape of ``like`` (unchanged without one)."""
-    if like is None or image.shape == like.shape:
+def _resized(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``image`` bilinearly resized to ``shape`` (H, W); itself when it has that shape."""
+    if image.shape == tuple(shape):
         return image
     t = torch.from_numpy(np.ascontiguousarray(image, np.float32))[None, None]
-    out = F.interpolate(t, size=like.shape, mode="bilinear", align_corners=False)
+    out = F.interpolate(t, size=tuple(shape), mode="bilinear", align_corners=False)
     return out[0, 0].double().numpy()
 
 

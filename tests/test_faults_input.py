@@ -25,7 +25,7 @@ import torch
 from conftest import K_TEST, sequence_attrs, synthetic_frames
 
 from pourbench.cli import main
-from pourbench.core.track import TrackWriter
+from pourbench.core.track import write_track
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENE = ROOT / "sim" / "scenes" / "pour_cup_bowl.toml"
@@ -57,10 +57,7 @@ def goods(tmp_path_factory) -> Goods:
     root = tmp_path_factory.mktemp("goods")
     header, positions = synthetic_pour(num_frames=4, num_particles=300)
     track = root / "sim.h5"
-    with TrackWriter(track, header.num_frames, header.num_particles) as w:
-        for f in range(header.num_frames):
-            w.write_positions(f, positions[f])
-        w.finish(header)
+    write_track(track, header, positions)
     seq = root / "seq_000000.h5"
     write_sequence(seq, synthetic_frames(), K_TEST, sequence_attrs())
     data = write_synthetic_dataset(root / "data", {"train": 2, "val": 1, "test": 1},

@@ -124,15 +124,12 @@ def test_disk_full_part_way_leaves_no_final_file_and_the_rerun_resumes(tiny_refe
 def test_hdf5_writer_failing_part_way_is_one_line_and_leaves_nothing(tmp_path):
     """The same fault in the writer of one sequence (`pourbench render`): EFBIG mid-file,
     then h5py's own flush failing, all reported as one line; the process exits cleanly."""
-    from pourbench.core.track import TrackWriter
+    from pourbench.core.track import write_track
     from pourbench.render.synthetic import synthetic_pour
 
     header, positions = synthetic_pour(num_frames=12, num_particles=2000)
     track = tmp_path / "sim.h5"
-    with TrackWriter(track, header.num_frames, header.num_particles) as w:
-        for f in range(header.num_frames):
-            w.write_positions(f, positions[f])
-        w.finish(header)
+    write_track(track, header, positions)
     out = tmp_path / "out"
     proc = child("""
         import resource, signal

@@ -198,15 +198,12 @@ def test_closing_one_renderer_leaves_the_others_working(renderer):
 
 
 def test_renders_a_track_file_through_the_reader(tmp_path, renderer):
-    from pourbench.core.track import TrackReader, TrackWriter
+    from pourbench.core.track import TrackReader, write_track
     from pourbench.render.synthetic import synthetic_pour
 
     header, positions = synthetic_pour(num_frames=2, num_particles=3000, particle_radius=0.002)
     path = tmp_path / "sim.h5"
-    with TrackWriter(path, header.num_frames, header.num_particles) as w:
-        for f in range(header.num_frames):
-            w.write_positions(f, positions[f])
-        w.finish(header)
+    write_track(path, header, positions)
     v = sample_variant(RenderSettings(width=W, height=H), 0)
     with TrackReader(path) as track:
         frames = list(renderer.render_track(track.header, track.positions, v))

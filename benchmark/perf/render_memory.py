@@ -55,16 +55,13 @@ class Sampler(threading.Thread):
         self.join()
 
 
-def write_track(path: str, frames: int, particles: int, seed: int) -> None:
+def write_synthetic_track(path: str, frames: int, particles: int, seed: int) -> None:
     """Write a synthetic pour of ``frames`` frames to ``path`` (run in a child process)."""
-    from pourbench.core.track import TrackWriter
+    from pourbench.core.track import write_track
     from pourbench.render.synthetic import synthetic_pour
 
     header, positions = synthetic_pour(num_frames=frames, num_particles=particles, seed=seed)
-    with TrackWriter(path, header.num_frames, header.num_particles) as w:
-        for f in range(header.num_frames):
-            w.write_positions(f, positions[f])
-        w.finish(header)
+    write_track(path, header, positions)
 
 
 def measure(frames: int, width: int, height: int, particles: int, checkpoints: list[int],
@@ -72,7 +69,7 @@ def measure(frames: int, width: int, height: int, particles: int, checkpoints: l
     """Render a ``frames``-frame track into ``folder``; memory figures at ``checkpoints``."""
     track = folder / "sim.h5"
     child = mp.get_context("spawn").Process(
-        target=write_track, args=(str(track), frames, particles, seed))
+        target=write_synthetic_track, args=(str(track), frames, particles, seed))
     child.start()
     child.join()
     if child.exitcode != 0:

@@ -85,37 +85,34 @@ class Task:
 
 _MASK_COLUMNS = (Column("f1", "F1"), Column("iou", "IoU"), Column("ap", "AP"))
 
+
+def _mask_task(
+    name: str,
+    truth: str,
+    label: str,
+    short: str,
+    columns: tuple[Column, ...] = _MASK_COLUMNS,
+    hidden_outside: str | None = None,
+) -> Task:
+    """A task scored per pixel: water probabilities (H, W), BCE, best by F1."""
+    return Task(
+        name=name, kind="mask", truth=truth, prediction_shape=("H", "W"),
+        prediction_dtypes=("float16", "uint8"), loss="bce", main_metric="f1",
+        higher_is_better=True, columns=columns, label=label, short=short,
+        hidden_outside=hidden_outside,
+    )  # fmt: skip
+
+
 TASKS: dict[str, Task] = {
     t.name: t
     for t in (
-        Task(
-            name="detection",
-            kind="mask",
-            truth="mask/visible",
-            prediction_shape=("H", "W"),
-            prediction_dtypes=("float16", "uint8"),
-            loss="bce",
-            main_metric="f1",
-            higher_is_better=True,
-            columns=_MASK_COLUMNS,
-            label="Detection",
-            short="det",
-        ),
-        Task(
-            name="tracking",
-            kind="mask",
-            truth="mask/full",
-            prediction_shape=("H", "W"),
-            prediction_dtypes=("float16", "uint8"),
-            loss="bce",
-            main_metric="f1",
-            higher_is_better=True,
+        _mask_task("detection", "mask/visible", "Detection", "det"),
+        _mask_task(
+            "tracking", "mask/full", "Tracking", "trk",
             columns=(*_MASK_COLUMNS, Column("hidden_f1", "hidden F1"),
-                     Column("hidden_ap", "hidden AP")),  # fmt: skip
-            label="Tracking",
-            short="trk",
+                     Column("hidden_ap", "hidden AP")),
             hidden_outside="mask/visible",
-        ),
+        ),  # fmt: skip
         Task(
             name="volume",
             kind="volume",

@@ -148,6 +148,15 @@ class TrackWriter:
         return False
 
 
+def write_track(path: str | Path, header: TrackHeader, positions: np.ndarray) -> Path:
+    """Write whole positions (F, N, 3) and their header as one track (tests, small tools)."""
+    with TrackWriter(path, header.num_frames, header.num_particles) as w:
+        for f in range(header.num_frames):
+            w.write_positions(f, positions[f])
+        w.finish(header)
+    return Path(path)
+
+
 class TrackReader:
     """Lazy reader of a track file: header in memory, particle positions one frame at a time."""
 
