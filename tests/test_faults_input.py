@@ -11,6 +11,7 @@ real process.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -430,6 +431,11 @@ def _predict(ckpt) -> Callable[[Path, Goods], list]:
                            "--out", tmp / "p.h5"]
 
 
+#: Random bytes that once reached torch's legacy pickle reader (IndexError), fixed so that a
+#: run is reproducible; test_checkpoint_garbage_of_any_seed covers others.
+GARBAGE = random.Random(2).randbytes(4096)
+
+
 def ckpt_case(name: str, make_bad: Callable[[Path, Goods], Path], problem: str) -> None:
     @case("checkpoint", f"predict-{name}")
     def make(tmp, g):
@@ -437,7 +443,7 @@ def ckpt_case(name: str, make_bad: Callable[[Path, Goods], Path], problem: str) 
         return _predict(c)(tmp, g), str(c), problem
 
 
-ckpt_case("garbage-bytes", lambda t, g: text(t / "best.pt", os.urandom(4096)),
+ckpt_case("garbage-bytes", lambda t, g: text(t / "best.pt", GARBAGE),
           "not a loadable pourbench checkpoint")
 ckpt_case("empty-file", lambda t, g: text(t / "best.pt", b""),
           "not a loadable pourbench checkpoint")
@@ -697,3 +703,14 @@ def test_the_real_process_prints_one_line_and_no_traceback(name, goods, tmp_path
     assert len(lines) == 1, proc.stderr
     assert named in lines[0] and problem in lines[0], lines[0]
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_checkpoint_garbage_of_any_seed_is_a_clear_error(tmp_path, seed):
+    from pourbench.benchmark.checkpoint import load_checkpoint
+    from pourbench.core.errors import PourbenchError
+
+    path = tmp_path / "best.pt"
+    path.write_bytes(random.Random(seed).randbytes(4096))
+    with pytest.raises(PourbenchError, match="not a loadable pourbench checkpoint"):
+        load_checkpoint(path)
