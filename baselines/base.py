@@ -42,6 +42,12 @@ class SegmentationModel(nn.Module):
 
     name: str = "base"
 
+    @property
+    def label(self) -> str:
+        """The name results and leaderboards show: the registry name, plus any setting that
+        makes this a different model (the multi-frame window)."""
+        return self.name
+
     def __init__(
         self,
         in_channels: int,

@@ -53,6 +53,12 @@ class MultiFrameCNN(SegmentationModel):
         self.encoder = Encoder(in_channels * num_frames, width)
         self._build_heads(self.encoder.out_channels, width)
 
+    @property
+    def label(self) -> str:
+        """``multiframe`` for the default window, ``multiframe-k8`` for a window of 8."""
+        k = self.num_frames
+        return self.name if k == DEFAULT_NUM_FRAMES else f"{self.name}-k{k}"
+
     def features_chunk(
         self, frames: torch.Tensor, state: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:

@@ -94,7 +94,7 @@ def predict(
             h5 = stack.enter_context(h5py.File(stack.enter_context(atomic_path(path)), "w"))
             h5.attrs.update(
                 {
-                    "model": model.name,
+                    "model": model.label,
                     "modality": args["modality"],
                     "task": task.name,
                     "num_parameters": model.num_parameters(),

@@ -38,6 +38,7 @@ class Difference:
     low: float
     high: float
     sequences: int
+    modality: str = "-"  # of both sides; "-" when the sides differ in modality
 
     @property
     def excludes_zero(self) -> bool:
@@ -87,44 +88,61 @@ def per_sequence_means(results: Sequence[str | os.PathLike]) -> dict:
     }
 
 
+#: One side of a difference: a model (in the modality asked for) or an exact (model, modality).
+Side = str | tuple[str, str]
+
+
 def compare(
     results: Sequence[str | os.PathLike],
-    pairs: Sequence[tuple[str, str]],
+    pairs: Sequence[tuple[Side, Side]],
     modality: str | None = None,
     seed: int = 0,
 ) -> list[Difference]:
-    """Differences ``a - b`` for each (a, b) model pair, each task and its leaderboard
-    metrics, over the sequences both were scored on."""
+    """Differences ``a - b`` for each pair, each task and its leaderboard metrics, over the
+    sequences both were scored on.
+
+    A side is a model name (``"lstm"``; of ``modality`` when given) or a (model, modality)
+    pair (``("cnn", "thermal")``), so pairs compare models or what a modality buys one model.
+    """
     table = per_sequence_means(results)
+
+    def find(task: str, side: Side):
+        if isinstance(side, tuple):
+            key = (task, *side)
+            return key if key in table else None
+        return next((k for k in table if k[0] == task and k[1] == side
+                     and (modality is None or k[2] == modality)), None)  # fmt: skip
+
     out = []
     for task in TASKS.values():
         for a, b in pairs:
-            ka = next((k for k in table if k[0] == task.name and k[1] == a
-                       and (modality is None or k[2] == modality)), None)  # fmt: skip
-            kb = next((k for k in table if k[0] == task.name and k[1] == b
-                       and (modality is None or k[2] == modality)), None)  # fmt: skip
+            ka, kb = find(task.name, a), find(task.name, b)
             if ka is None or kb is None:
                 continue
             names = sorted(set(table[ka]) & set(table[kb]))
+            same_modality = ka[2] == kb[2]
+            label_a = ka[1] if same_modality else f"{ka[1]} {ka[2]}"
+            label_b = kb[1] if same_modality else f"{kb[1]} {kb[2]}"
             for column in task.columns:
-                if not all(column.key in table[k][n] for k in (ka, kb) for n in names):
+                if not names or not all(column.key in table[k][n] for k in (ka, kb) for n in names):
                     continue
                 va = np.array([table[ka][n][column.key] for n in names])
                 vb = np.array([table[kb][n][column.key] for n in names])
                 mean, low, high = paired_bootstrap(va, vb, seed=seed)
-                out.append(Difference(task.name, column.key, a, b, mean, low, high, len(names)))
+                out.append(Difference(task.name, column.key, label_a, label_b, mean, low, high,
+                                      len(names), ka[2] if same_modality else "-"))  # fmt: skip
     return out
 
 
 def to_markdown(differences: Sequence[Difference]) -> str:
     """A table of the differences: mean [95 % interval] over test sequences."""
     lines = [
-        "| Task | Metric | Difference | Mean [95 % interval] | Excludes 0 | Sequences |",
-        "|---|---|---|---:|---|---:|",
+        "| Task | Metric | Modality | Difference | Mean [95 % interval] | Excludes 0 | Sequences |",
+        "|---|---|---|---|---:|---|---:|",
     ]
     for d in differences:
         lines.append(
-            f"| {d.task} | {d.metric} | {d.a} − {d.b} | {d.text()} | "
+            f"| {d.task} | {d.metric} | {d.modality} | {d.a} − {d.b} | {d.text()} | "
             f"{'yes' if d.excludes_zero else 'no'} | {d.sequences} |"
         )
     return "\n".join(lines) + (

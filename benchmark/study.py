@@ -9,6 +9,7 @@ floor; then a leaderboard of mean and spread over seeds.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,18 +22,21 @@ from pourbench.benchmark.score import RESULTS_JSON, score
 from pourbench.benchmark.significance import compare, to_markdown
 from pourbench.benchmark.train import train
 from pourbench.core.atomic import write_text_atomic
+from pourbench.core.errors import PourbenchError
 from pourbench.core.tasks import parse_tasks
 
 log = logging.getLogger(__name__)
 
 MODELS = ("cnn", "multiframe", "lstm")
+MODALITIES = ("rgb", "thermal", "rgb+thermal")
 #: The differences a study reports (a - b): what memory buys over a single frame and a window.
 PAIRS = (("lstm", "cnn"), ("multiframe", "cnn"), ("lstm", "multiframe"))
 
 
 @dataclass(frozen=True)
 class StudySettings:
-    """Training settings shared by every run of a study."""
+    """Training settings shared by every run of a study: every model gets the same budget
+    (epochs over the same clips, batch size and learning rate)."""
 
     epochs: int = 20
     batch_size: int = 4
@@ -47,6 +51,38 @@ class StudySettings:
     stateful: bool = False  # carry the model's state across a sequence's windows
 
 
+def model_spec(label: str) -> tuple[str, dict]:
+    """Registry name and constructor arguments of a study's model label: ``cnn``, ``lstm``,
+    ``multiframe`` (its default window) or ``multiframe-k8`` (a window of 8 frames)."""
+    name, _, window = label.partition("-k")
+    if name == "multiframe" and window:
+        if not window.isdigit() or int(window) < 1:
+            raise PourbenchError(f"bad model {label!r}: the window of multiframe-kN is N >= 1")
+        return name, {"num_frames": int(window)}
+    if name not in MODELS or window:
+        valid = ", ".join(MODELS)
+        raise PourbenchError(f"unknown model {label!r}; valid: {valid}, multiframe-kN")
+    return name, {}
+
+
+def run_name(label: str, modality: str, seed: int) -> str:
+    """Folder name of one run: ``lstm_s0`` for RGB, ``lstm_thermal_s0`` otherwise."""
+    return f"{label}_s{seed}" if modality == "rgb" else f"{label}_{modality}_s{seed}"
+
+
+def study_pairs(models: Sequence[str], modalities: Sequence[str]) -> list:
+    """The differences a study reports, as ((model, modality), (model, modality)) pairs: in
+    each modality the PAIRS and each extra multi-frame window against the CNN; for each
+    model, each other modality against RGB (what thermal buys)."""
+    models = list(models)
+    by_model = [(a, b) for a, b in PAIRS if a in models and b in models]
+    by_model += [(m, "cnn") for m in models if m.startswith("multiframe-k") and "cnn" in models]
+    pairs = [((a, mod), (b, mod)) for mod in modalities for a, b in by_model]
+    if "rgb" in modalities:
+        pairs += [((m, mod), (m, "rgb")) for m in models for mod in modalities if mod != "rgb"]
+    return pairs
+
+
 def run_study(
     data: str | Path,
     out: str | Path,
@@ -54,33 +90,46 @@ def run_study(
     seeds: Sequence[int] = (0,),
     settings: StudySettings = StudySettings(),
     progress: bool = True,
+    modalities: Sequence[str] | None = None,
+    extra: Sequence[tuple[str, str]] = (),
 ) -> Leaderboard:
-    """Train/predict/score ``models`` x ``seeds`` on ``data``; write runs, results, leaderboard.
+    """Train/predict/score ``models`` x ``modalities`` x ``seeds`` on ``data``; write runs,
+    results, leaderboard and the bootstrap intervals of the differences.
 
-    Layout under ``out``: ``runs/<model>_s<seed>/`` (checkpoints, metrics),
-    ``predictions/<model>_s<seed>[_<task>].h5`` (the main task's file has no suffix),
-    ``results/<model>_s<seed>_<task>/``, ``predictions/constant_<task>.h5``,
-    ``results/constant_<task>/``, ``leaderboard.{md,html,json}`` and ``differences.md``
-    (paired bootstrap intervals of the model differences, ``benchmark.significance``).
+    ``models`` are labels of :func:`model_spec`; ``modalities`` default to
+    ``settings.modality``; ``extra`` adds (model, modality) runs beyond that grid (the
+    multi-frame window sweep in one modality). Layout under ``out``: ``runs/<run>/``
+    (checkpoints, metrics; ``<run>`` from :func:`run_name`), ``predictions/<run>[_<task>].h5``
+    (the main task's file has no suffix), ``results/<run>_<task>/``,
+    ``predictions/constant_<task>.h5``, ``results/constant_<task>/``,
+    ``leaderboard.{md,html,json}``, ``differences.md``
+    (``benchmark.significance``) and ``timing.json`` (training seconds of each run).
     """
     data, out = Path(data), Path(out)
+    modalities = tuple(modalities or (settings.modality,))
+    grid = [(label, modality) for modality in modalities for label in models]
+    grid += [run for run in extra if run not in grid]
+    specs = {label: model_spec(label) for label, _ in grid}  # bad labels fail before training
     results = []
+    timing = {}
     constant = write_constant_predictions(data, out / "predictions")
     for task, path in constant.items():
         folder = out / "results" / f"constant_{task}"
         score(path, data / "test", folder, task=task, progress=False)
         results.append(folder / RESULTS_JSON)
     for seed in seeds:
-        for model in models:
-            name = f"{model}_s{seed}"
+        for label, modality in grid:
+            model, kwargs = specs[label]
+            name = run_name(label, modality, seed)
             log.info("training %s", name)
             run = train(
-                model=model, data=data, out=out / "runs" / name, modality=settings.modality,
+                model=model, data=data, out=out / "runs" / name, modality=modality,
                 task=settings.task, epochs=settings.epochs, batch_size=settings.batch_size,
                 lr=settings.lr, clip_len=settings.clip_len, size=settings.size, seed=seed,
                 pos_weight=settings.pos_weight, device=settings.device, progress=progress,
-                width=settings.width, stateful=settings.stateful,
+                width=settings.width, stateful=settings.stateful, model_kwargs=kwargs,
             )
+            timing[name] = round(run.seconds, 1)
             paths = predict(
                 run.best_checkpoint, data / "test", out / "predictions" / f"{name}.h5",
                 device=settings.device, progress=progress,
@@ -90,6 +139,7 @@ def run_study(
                 score(path, data / "test", folder, task=task.name, progress=False)
                 results.append(folder / RESULTS_JSON)
     board = build_leaderboard(results, out)
-    pairs = [(a, b) for a, b in PAIRS if a in models and b in models]
-    write_text_atomic(out / "differences.md", to_markdown(compare(results, pairs)))
+    differences = compare(results, study_pairs(list(specs), modalities))
+    write_text_atomic(out / "differences.md", to_markdown(differences))
+    write_text_atomic(out / "timing.json", json.dumps({"train_seconds": timing}, indent=2) + "\n")
     return board

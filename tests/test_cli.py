@@ -18,7 +18,7 @@ from pourbench.cli import VERBS as VERB_FUNCTIONS
 from pourbench.cli import app
 
 VERBS = ("validate", "generate", "simulate", "render", "preview", "train", "predict", "score",
-         "leaderboard", "demo", "bench")
+         "leaderboard", "demo", "study", "bench")
 ROOT = Path(__file__).resolve().parents[1]
 
 

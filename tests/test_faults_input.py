@@ -619,6 +619,15 @@ option_case("demo-epochs-0", lambda t, g: ["demo", "--out", t / "demo", "--epoch
             "--epochs", "greater than or equal to 1")
 option_case("demo-recipe", lambda t, g: ["demo", "--out", t / "demo", "--recipe", "huge"],
             "huge", "not a recipe file")
+option_case("study-modality",
+            lambda t, g: ["study", "--out", t / "st", "--modalities", "rgb,infrared"],
+            "infrared", "--modalities")
+option_case("study-windows", lambda t, g: ["study", "--out", t / "st", "--windows", "2,x"],
+            "--windows", "integers")
+option_case("study-data-missing", lambda t, g: ["study", "--out", t / "st", "--data", t / "no"],
+            "no", "no such dataset folder")
+option_case("study-recipe", lambda t, g: ["study", "--out", t / "st", "--recipe", "huge"],
+            "huge", "not a recipe file")
 option_case("validate-missing", lambda t, g: ["validate", t / "gone.h5"], "gone.h5",
             "no such file")
 option_case("unknown-option", lambda t, g: ["render", g.track, "--out", t, "--fps", "3"],

@@ -41,5 +41,5 @@ def test_compare_reads_results_and_averages_seeds(tmp_path):
     # lstm's seed mean is cnn + 0.1 on every sequence
     assert diffs["f1"].mean == pytest.approx(0.1) and diffs["f1"].excludes_zero
     assert diffs["f1"].sequences == 3
-    assert "| detection | f1 | lstm − cnn | +0.100 [+0.100, +0.100] | yes | 3 |" in to_markdown(
-        list(diffs.values()))
+    row = "| detection | f1 | rgb | lstm − cnn | +0.100 [+0.100, +0.100] | yes | 3 |"
+    assert row in to_markdown(list(diffs.values()))

@@ -2,7 +2,7 @@
 
 The verbs live by area: :mod:`pourbench.cli.data` (generate, simulate, render, preview,
 validate), :mod:`pourbench.cli.benchmark` (train, predict, score, leaderboard, bench) and
-:mod:`pourbench.cli.demo` (demo); :mod:`pourbench.cli.train` is the ``torchrun`` entry for
+:mod:`pourbench.cli.demo` (demo, study); :mod:`pourbench.cli.train` is the ``torchrun`` entry for
 multi-process training. Each verb is a thin shell over a library function of the part that
 owns the work: it parses options, calls the function, prints the outcome and picks the exit
 code. Nothing below the CLI imports it. User-facing problems (:class:`PourbenchError`) print
@@ -69,6 +69,7 @@ VERBS = (
     benchmark.score,
     benchmark.leaderboard,
     demo.demo,
+    demo.study,
     benchmark.bench,
 )
 #: Verbs whose trailing options belong to the program they run (``bench sim --repeats 3``).
