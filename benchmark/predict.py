@@ -44,11 +44,21 @@ log = logging.getLogger(__name__)
 PREDICT_CHUNK = 16
 
 
+#: Label suffix of a model trained statefully (truncated back-propagation through time).
+TBPTT_SUFFIX = "-tbptt"
+
+
 def prediction_paths(out: str | os.PathLike, tasks: list[Task]) -> list[Path]:
     """Output file per task: ``out`` for the first (main) one, ``<stem>_<task><suffix>``
     for the others."""
     out = Path(out)
     return [out] + [out.with_name(f"{out.stem}_{t.name}{out.suffix or '.h5'}") for t in tasks[1:]]
+
+
+def trained_label(label: str, args: dict) -> str:
+    """The name a predictions file records: the model's label, plus ``-tbptt`` when it was
+    trained on whole sequences with its state carried (a different training regime)."""
+    return f"{label}{TBPTT_SUFFIX}" if args.get("stateful") else label
 
 
 def predict(
@@ -94,7 +104,7 @@ def predict(
             h5 = stack.enter_context(h5py.File(stack.enter_context(atomic_path(path)), "w"))
             h5.attrs.update(
                 {
-                    "model": model.label,
+                    "model": trained_label(model.label, args),
                     "modality": args["modality"],
                     "task": task.name,
                     "num_parameters": model.num_parameters(),

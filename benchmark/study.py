@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pourbench.benchmark.constant import write_constant_predictions
 from pourbench.benchmark.leaderboard import Leaderboard, build_leaderboard
-from pourbench.benchmark.predict import predict
+from pourbench.benchmark.predict import TBPTT_SUFFIX, predict
 from pourbench.benchmark.score import RESULTS_JSON, score
 from pourbench.benchmark.significance import compare, to_markdown
 from pourbench.benchmark.train import train
@@ -51,18 +51,32 @@ class StudySettings:
     stateful: bool = False  # carry the model's state across a sequence's windows
 
 
-def model_spec(label: str) -> tuple[str, dict]:
-    """Registry name and constructor arguments of a study's model label: ``cnn``, ``lstm``,
-    ``multiframe`` (its default window) or ``multiframe-k8`` (a window of 8 frames)."""
-    name, _, window = label.partition("-k")
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a study label trains: the registry model, its constructor arguments and
+    whether its state is carried across a sequence's windows (``None``: the settings')."""
+
+    name: str
+    kwargs: dict
+    stateful: bool | None = None
+
+
+def model_spec(label: str) -> ModelSpec:
+    """The model of a study label: ``cnn``, ``lstm``, ``multiframe`` (its default window),
+    ``multiframe-k8`` (a window of 8 frames); ``-tbptt`` at the end trains it on whole
+    sequences with its state carried (truncated back-propagation through time)."""
+    tbptt = label.endswith(TBPTT_SUFFIX) or None
+    base = label.removesuffix(TBPTT_SUFFIX)
+    name, _, window = base.partition("-k")
     if name == "multiframe" and window:
         if not window.isdigit() or int(window) < 1:
             raise PourbenchError(f"bad model {label!r}: the window of multiframe-kN is N >= 1")
-        return name, {"num_frames": int(window)}
+        return ModelSpec(name, {"num_frames": int(window)}, tbptt)
     if name not in MODELS or window:
         valid = ", ".join(MODELS)
-        raise PourbenchError(f"unknown model {label!r}; valid: {valid}, multiframe-kN")
-    return name, {}
+        raise PourbenchError(f"unknown model {label!r}; valid: {valid}, multiframe-kN, "
+                             f"and any of them with {TBPTT_SUFFIX}")  # fmt: skip
+    return ModelSpec(name, {}, tbptt)
 
 
 def run_name(label: str, modality: str, seed: int) -> str:
@@ -119,15 +133,16 @@ def run_study(
         results.append(folder / RESULTS_JSON)
     for seed in seeds:
         for label, modality in grid:
-            model, kwargs = specs[label]
+            spec = specs[label]
+            stateful = settings.stateful if spec.stateful is None else spec.stateful
             name = run_name(label, modality, seed)
             log.info("training %s", name)
             run = train(
-                model=model, data=data, out=out / "runs" / name, modality=modality,
+                model=spec.name, data=data, out=out / "runs" / name, modality=modality,
                 task=settings.task, epochs=settings.epochs, batch_size=settings.batch_size,
                 lr=settings.lr, clip_len=settings.clip_len, size=settings.size, seed=seed,
                 pos_weight=settings.pos_weight, device=settings.device, progress=progress,
-                width=settings.width, stateful=settings.stateful, model_kwargs=kwargs,
+                width=settings.width, stateful=stateful, model_kwargs=spec.kwargs,
             )
             timing[name] = round(run.seconds, 1)
             paths = predict(

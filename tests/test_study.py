@@ -9,7 +9,16 @@ import numpy as np
 import pytest
 
 from pourbench.baselines import build_model
-from pourbench.benchmark.study import StudySettings, model_spec, run_name, run_study, study_pairs
+from pourbench.benchmark.checkpoint import load_checkpoint
+from pourbench.benchmark.predict import trained_label
+from pourbench.benchmark.study import (
+    ModelSpec,
+    StudySettings,
+    model_spec,
+    run_name,
+    run_study,
+    study_pairs,
+)
 from pourbench.benchmark.synthetic import write_synthetic_dataset
 from pourbench.core.errors import PourbenchError
 from pourbench.datasets.occlusion import hidden_share
@@ -18,13 +27,17 @@ from fixtures import write_mask_sequence
 
 
 def test_model_labels_round_trip_to_the_registry():
-    assert model_spec("cnn") == ("cnn", {})
-    assert model_spec("multiframe") == ("multiframe", {})
-    assert model_spec("multiframe-k8") == ("multiframe", {"num_frames": 8})
+    assert model_spec("cnn") == ModelSpec("cnn", {})
+    assert model_spec("multiframe") == ModelSpec("multiframe", {})
+    assert model_spec("multiframe-k8") == ModelSpec("multiframe", {"num_frames": 8})
+    assert model_spec("lstm-tbptt") == ModelSpec("lstm", {}, stateful=True)
+    assert model_spec("multiframe-k2-tbptt") == ModelSpec("multiframe", {"num_frames": 2}, True)
     for label in ("multiframe", "multiframe-k2", "multiframe-k8", "lstm"):
-        name, kwargs = model_spec(label)
-        assert build_model(name, in_channels=3, **kwargs).label == label
-    for bad in ("rnn", "multiframe-kx", "multiframe-k0", "cnn-k2"):
+        spec = model_spec(label)
+        assert build_model(spec.name, in_channels=3, **spec.kwargs).label == label
+    assert trained_label("lstm", {"stateful": True}) == "lstm-tbptt"
+    assert trained_label("multiframe-k8", {"stateful": False}) == "multiframe-k8"
+    for bad in ("rnn", "multiframe-kx", "multiframe-k0", "cnn-k2", "lstm-tbptt-tbptt"):
         with pytest.raises(PourbenchError, match="model"):
             model_spec(bad)
 
@@ -69,15 +82,19 @@ def test_a_small_study_runs_every_model_modality_and_seed(tmp_path):
     settings = StudySettings(epochs=1, batch_size=2, clip_len=3, width=0.25, task="all")
     board = run_study(data, tmp_path / "out", models=("cnn", "lstm"), seeds=(0,),
                       settings=settings, progress=False, modalities=("rgb", "thermal"),
-                      extra=(("multiframe-k2", "rgb"),))  # fmt: skip
+                      extra=(("multiframe-k2", "rgb"), ("lstm-tbptt", "rgb")))  # fmt: skip
     rows = {(row.model, row.modality) for row in board.rows}
     assert {("cnn", "rgb"), ("cnn", "thermal"), ("lstm", "rgb"), ("lstm", "thermal"),
-            ("multiframe-k2", "rgb"), ("constant", "none")} <= rows  # fmt: skip
+            ("multiframe-k2", "rgb"), ("lstm-tbptt", "rgb"),
+            ("constant", "none")} <= rows  # fmt: skip
     assert ("multiframe-k2", "thermal") not in rows
     timing = json.loads((tmp_path / "out" / "timing.json").read_text())["train_seconds"]
     assert set(timing) == {"cnn_s0", "lstm_s0", "cnn_thermal_s0", "lstm_thermal_s0",
-                           "multiframe-k2_s0"}  # fmt: skip
+                           "multiframe-k2_s0", "lstm-tbptt_s0"}  # fmt: skip
     assert all(seconds > 0 for seconds in timing.values())
+    runs = tmp_path / "out" / "runs"
+    assert load_checkpoint(runs / "lstm-tbptt_s0" / "best.pt")["args"]["stateful"] is True
+    assert load_checkpoint(runs / "lstm_s0" / "best.pt")["args"]["stateful"] is False
     differences = (tmp_path / "out" / "differences.md").read_text()
     assert "| detection | f1 | thermal | lstm − cnn |" in differences
     assert "| detection | f1 | rgb | multiframe-k2 − cnn |" in differences
