@@ -86,11 +86,16 @@ def run_name(label: str, modality: str, seed: int) -> str:
 
 def study_pairs(models: Sequence[str], modalities: Sequence[str]) -> list:
     """The differences a study reports, as ((model, modality), (model, modality)) pairs: in
-    each modality the PAIRS and each extra multi-frame window against the CNN; for each
-    model, each other modality against RGB (what thermal buys)."""
+    each modality the PAIRS, and each variant (``multiframe-k8``, ``lstm-tbptt``) against
+    the CNN and against its own base model; for each model, each other modality against RGB
+    (what thermal buys)."""
     models = list(models)
     by_model = [(a, b) for a, b in PAIRS if a in models and b in models]
-    by_model += [(m, "cnn") for m in models if m.startswith("multiframe-k") and "cnn" in models]
+    for label in models:
+        if label in MODELS:
+            continue
+        base = model_spec(label).name
+        by_model += [(label, b) for b in dict.fromkeys(("cnn", base)) if b in models]
     pairs = [((a, mod), (b, mod)) for mod in modalities for a, b in by_model]
     if "rgb" in modalities:
         pairs += [((m, mod), (m, "rgb")) for m in models for mod in modalities if mod != "rgb"]

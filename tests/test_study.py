@@ -53,10 +53,14 @@ def test_study_pairs_compare_models_per_modality_and_modalities_per_model():
         assert (("lstm", mod), ("cnn", mod)) in pairs
         assert (("lstm", mod), ("multiframe", mod)) in pairs
         assert (("multiframe-k8", mod), ("cnn", mod)) in pairs
+        assert (("multiframe-k8", mod), ("multiframe", mod)) in pairs
     for model in ("cnn", "multiframe", "lstm", "multiframe-k8"):
         assert ((model, "thermal"), (model, "rgb")) in pairs
-    # 4 model pairs in each of 2 modalities, 4 models' thermal - rgb
-    assert len(pairs) == 4 * 2 + 4 and len(set(pairs)) == len(pairs)
+    # 5 model pairs in each of 2 modalities, 4 models' thermal - rgb
+    assert len(pairs) == 5 * 2 + 4 and len(set(pairs)) == len(pairs)
+    tbptt = study_pairs(["cnn", "lstm", "lstm-tbptt"], ["rgb"])
+    assert (("lstm-tbptt", "rgb"), ("lstm", "rgb")) in tbptt
+    assert (("lstm-tbptt", "rgb"), ("cnn", "rgb")) in tbptt
     assert study_pairs(["cnn"], ["thermal"]) == []
 
 

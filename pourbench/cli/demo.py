@@ -84,7 +84,8 @@ def run_full_study(
     arch: str = "auto",
 ) -> Path:
     """Generate ``recipe`` (or use ``data``), then the temporal-model study into ``out``:
-    every model x modality x seed, the multi-frame window sweep on RGB, the leaderboard,
+    every model x modality x seed, the multi-frame window sweep and the stateful LSTM on
+    RGB, the leaderboard,
     the bootstrap differences and ``study.json`` (times, hidden-water share, settings)."""
     from pourbench.benchmark.study import MODELS, StudySettings, run_study
     from pourbench.core.atomic import write_text_atomic
@@ -109,10 +110,11 @@ def run_full_study(
           f"(not mask/visible), over {share.sequences} sequences")
 
     settings = StudySettings(epochs=epochs, size=size)
-    extra = tuple((f"multiframe-k{k}", "rgb") for k in windows)
+    extra = (*((f"multiframe-k{k}", "rgb") for k in windows), ("lstm-tbptt", "rgb"))
     runs = len(seeds_range := range(seeds)) * (len(MODELS) * len(modalities) + len(extra))
     print(f"[2/3] {runs} training runs: {', '.join(MODELS)} x {', '.join(modalities)} x "
-          f"{seeds} seed(s), multiframe windows {', '.join(map(str, windows)) or '-'} on rgb; "
+          f"{seeds} seed(s); on rgb also multiframe windows {', '.join(map(str, windows)) or '-'}"
+          f" and the LSTM trained on whole sequences (lstm-tbptt); "
           f"{epochs} epochs each")
     board = run_study(data, out, models=MODELS, seeds=seeds_range, settings=settings,
                       modalities=modalities, extra=extra)  # fmt: skip
