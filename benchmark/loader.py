@@ -29,6 +29,7 @@ from torch.utils.data import Dataset
 
 from pourbench.core.atomic import is_temporary
 from pourbench.core.errors import PourbenchError
+from pourbench.core.schema import MODALITY_CHANNELS
 from pourbench.core.splits import SPLITS, check_split
 from pourbench.core.tasks import Task, task_named
 from pourbench.datasets.sequence import SequenceReader
@@ -41,7 +42,6 @@ THERMAL_CENTER_C = 30.0
 THERMAL_SCALE_C = 20.0
 KELVIN_AT_0C = 273.15
 
-MODALITY_CHANNELS = {"rgb": 3, "thermal": 1, "rgb+thermal": 4}
 #: Open HDF5 handles kept per process (least recently used ones are closed).
 MAX_OPEN_FILES = 64
 

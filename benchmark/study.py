@@ -23,12 +23,13 @@ from pourbench.benchmark.significance import compare, to_markdown
 from pourbench.benchmark.train import train
 from pourbench.core.atomic import write_text_atomic
 from pourbench.core.errors import PourbenchError
+from pourbench.core.schema import MODALITY_CHANNELS
 from pourbench.core.tasks import parse_tasks
 
 log = logging.getLogger(__name__)
 
 MODELS = ("cnn", "multiframe", "lstm")
-MODALITIES = ("rgb", "thermal", "rgb+thermal")
+MODALITIES = tuple(MODALITY_CHANNELS)
 #: The differences a study reports (a - b): what memory buys over a single frame and a window.
 PAIRS = (("lstm", "cnn"), ("multiframe", "cnn"), ("lstm", "multiframe"))
 

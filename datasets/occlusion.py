@@ -52,7 +52,7 @@ def sequence_hidden_share(path: str | Path) -> HiddenShare:
 
 def hidden_share(folder: str | Path, split: str = "test") -> HiddenShare:
     """Water and hidden-water pixel counts over the sequences of ``folder/split``."""
-    files = sorted(p for p in (Path(folder) / split).glob("*.h5") if not is_temporary(p))
+    files = sorted(p for p in (Path(folder) / split).glob("seq_*.h5") if not is_temporary(p))
     if not files:
         raise PourbenchError(f"{Path(folder) / split}: no sequence files")
     total = HiddenShare()

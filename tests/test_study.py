@@ -70,8 +70,8 @@ def test_hidden_share_counts_full_but_not_visible_pixels(tmp_path):
     full[1, 0, 0] = True  # 1 pixel
     visible = full.copy()
     visible[0, 0] = False  # 4 of frame 0's hidden
-    write_mask_sequence(tmp_path / "test" / "a.h5", visible, full)
-    write_mask_sequence(tmp_path / "test" / "b.h5", np.zeros((1, 4, 4), bool),
+    write_mask_sequence(tmp_path / "test" / "seq_000000.h5", visible, full)
+    write_mask_sequence(tmp_path / "test" / "seq_000001.h5", np.zeros((1, 4, 4), bool),
                         np.ones((1, 4, 4), bool))  # fmt: skip
     share = hidden_share(tmp_path, "test")
     assert (share.full_pixels, share.hidden_pixels, share.sequences) == (9 + 16, 4 + 16, 2)

@@ -22,8 +22,23 @@ import typer
 
 from pourbench.cli.common import ARCH_HELP
 from pourbench.core.errors import PourbenchError
+from pourbench.core.schema import MODALITY_CHANNELS
 
 log = logging.getLogger(__name__)
+
+
+def generate_into(out: Path, recipe: str, arch: str, step: str) -> Path:
+    """Generate (or resume) ``recipe`` into ``out/data`` with up to 2 workers, printing the
+    ``step`` line and the generator's summary; return the data folder."""
+    from pourbench.datasets.generate import generate
+    from pourbench.datasets.recipe import load_recipe
+
+    loaded = load_recipe(recipe)
+    data = out / "data"
+    print(f"{step} generating '{loaded.name}': {loaded.num_sequences} sequences -> {data}")
+    summary = generate(loaded, data, workers=min(2, os.cpu_count() or 1), arch=arch)
+    print(f"      {summary.line()}")
+    return data
 
 
 def run_demo(
@@ -31,18 +46,12 @@ def run_demo(
 ) -> Path:
     """Run the whole pipeline into ``out``; return the leaderboard's Markdown path."""
     from pourbench.benchmark.study import StudySettings, run_study
-    from pourbench.datasets.generate import generate
     from pourbench.datasets.manifest import Manifest
     from pourbench.datasets.preview import preview_folder, preview_sequence
-    from pourbench.datasets.recipe import load_recipe
 
     out = Path(out)
     start = time.perf_counter()
-    loaded = load_recipe(recipe)
-    data = out / "data"
-    print(f"[1/4] generating '{loaded.name}': {loaded.num_sequences} sequences -> {data}")
-    summary = generate(loaded, data, workers=min(2, os.cpu_count() or 1), arch=arch)
-    print(f"      {summary.line()}")
+    data = generate_into(out, recipe, arch, "[1/4]")
 
     print("[2/4] previews")
     first_test = next(e for e in Manifest.load(data).sequences if e.split == "test")
@@ -78,29 +87,24 @@ def run_full_study(
     data: str | Path | None = None,
     epochs: int = 4,
     seeds: int = 3,
-    modalities: tuple[str, ...] = ("rgb", "thermal", "rgb+thermal"),
+    modalities: tuple[str, ...] = tuple(MODALITY_CHANNELS),
     windows: tuple[int, ...] = (2, 8),
     size: tuple[int, int] | None = None,
     arch: str = "auto",
 ) -> Path:
     """Generate ``recipe`` (or use ``data``), then the temporal-model study into ``out``:
     every model x modality x seed, the multi-frame window sweep and the stateful LSTM on
-    RGB, the leaderboard,
-    the bootstrap differences and ``study.json`` (times, hidden-water share, settings)."""
+    RGB, the leaderboard, the bootstrap differences and ``study.json`` (times, hidden-water
+    share, settings)."""
     from pourbench.benchmark.study import MODELS, StudySettings, run_study
     from pourbench.core.atomic import write_text_atomic
-    from pourbench.datasets.generate import generate
     from pourbench.datasets.occlusion import hidden_share
-    from pourbench.datasets.recipe import load_recipe
 
     out = Path(out)
     start = time.perf_counter()
-    if data is None:
-        loaded = load_recipe(recipe)
-        data = out / "data"
-        print(f"[1/3] generating '{loaded.name}': {loaded.num_sequences} sequences -> {data}")
-        summary = generate(loaded, data, workers=min(2, os.cpu_count() or 1), arch=arch)
-        print(f"      {summary.line()}")
+    generated_here = data is None
+    if generated_here:
+        data = generate_into(out, recipe, arch, "[1/3]")
     else:
         data = Path(data)
         print(f"[1/3] using the dataset in {data}")
@@ -120,7 +124,7 @@ def run_full_study(
                       modalities=modalities, extra=extra)  # fmt: skip
     finished = time.perf_counter()
     record = {
-        "recipe": recipe if data == out / "data" else None,
+        "recipe": recipe if generated_here else None,
         "data": str(data),
         "generation_seconds": round(generated - start, 1),
         "study_seconds": round(finished - generated, 1),
@@ -142,14 +146,13 @@ def study(
     data: Path | None = typer.Option(None, help="Use this generated dataset folder instead."),
     epochs: int = typer.Option(4, min=1, help="Training epochs of every run (the same budget)."),
     seeds: int = typer.Option(3, min=1, help="Training seeds per model and modality."),
-    modalities: str = typer.Option("rgb,thermal,rgb+thermal", help="Comma-separated."),
+    modalities: str = typer.Option(",".join(MODALITY_CHANNELS), help="Comma-separated."),
     windows: str = typer.Option("2,8", help="Extra multi-frame windows (RGB), comma-separated; "
                                 "'' for none. The default window is 4."),
     size: str | None = typer.Option(None, help="Train at WIDTHxHEIGHT, e.g. 80x60."),
     arch: str = typer.Option("auto", help=ARCH_HELP),
 ) -> None:
     """The temporal-model study: CNN vs MultiFrame vs LSTM, per modality, with significance."""
-    from pourbench.benchmark.loader import MODALITY_CHANNELS
     from pourbench.cli.benchmark import parse_size
 
     chosen = tuple(m.strip() for m in modalities.split(",") if m.strip())

@@ -18,6 +18,10 @@ COMPRESSION_LEVEL = 1
 
 VOLUME_COLUMNS = ("source", "target", "spilled")
 
+#: Model inputs built from a frame's images, with their channel counts: ``rgb`` (3),
+#: ``thermal`` (1) and both stacked (4).
+MODALITY_CHANNELS = {"rgb": 3, "thermal": 1, "rgb+thermal": 4}
+
 
 @dataclass(frozen=True)
 class FrameField:
