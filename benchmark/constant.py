@@ -19,9 +19,10 @@ import torch
 import torch.nn.functional as F
 
 from pourbench import __version__
-from pourbench.benchmark.loader import read_volume, sequence_files
+from pourbench.benchmark.loader import read_volume
 from pourbench.core.atomic import atomic_path
 from pourbench.core.tasks import TASKS, Task
+from pourbench.datasets.listing import sequence_files
 from pourbench.datasets.sequence import SequenceReader
 
 NAME = "constant"

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pourbench.core.atomic import is_temporary
 from pourbench.core.errors import PourbenchError
 from pourbench.core.tasks import Task
+from pourbench.datasets.listing import list_sequences
 from pourbench.datasets.sequence import SequenceReader
 
 
@@ -37,9 +37,7 @@ class GroundTruth:
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise PourbenchError(f"{self.folder}: ground-truth folder not found")
-        files = sorted(
-            p for p in self.folder.glob("seq_*.h5") if p.is_file() and not is_temporary(p)
-        )
+        files = list_sequences(self.folder)
         if not files:
             raise PourbenchError(f"{self.folder}: no seq_*.h5 sequence files")
         self.files: dict[str, Path] = {p.stem: p for p in files}

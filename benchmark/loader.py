@@ -20,18 +20,16 @@ import logging
 import os
 from collections import OrderedDict
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from pourbench.core.atomic import is_temporary
 from pourbench.core.errors import PourbenchError
 from pourbench.core.schema import MODALITY_CHANNELS
-from pourbench.core.splits import SPLITS, check_split
 from pourbench.core.tasks import Task, task_named
+from pourbench.datasets.listing import sequence_files
 from pourbench.datasets.sequence import SequenceReader
 
 log = logging.getLogger(__name__)
@@ -53,46 +51,6 @@ def modality_channels(modality: str) -> int:
             f"unknown modality {modality!r}; valid: {', '.join(MODALITY_CHANNELS)}"
         )
     return MODALITY_CHANNELS[modality]
-
-
-def sequence_files(root_or_files: str | os.PathLike | Sequence, split: str | None = None):
-    """Sorted complete-looking sequence files (``seq_*.h5``) of a folder, or a given list.
-
-    ``root_or_files`` is a dataset folder (with ``split``), a split folder, or a list of
-    files. Temporary ``*.tmp-*`` debris is ignored.
-
-    Raises:
-        PourbenchError: missing folder or split, no sequence file in it, or one that is not
-            a readable complete schema-v1 sequence (named, before any work starts).
-    """
-    if isinstance(root_or_files, str | os.PathLike):
-        folder = Path(root_or_files)
-        if split is not None:
-            folder = folder / check_split(split)
-        if not folder.is_dir():
-            raise PourbenchError(f"{folder}: no such data folder")
-        files = [p for p in sorted(folder.glob("seq_*.h5")) if not is_temporary(p)]
-        if not files:
-            hint = ""
-            if split is None and any((folder / s).is_dir() for s in SPLITS):
-                hint = " (it holds split folders: pass a split, e.g. DIR/test)"
-            raise PourbenchError(f"{folder}: no sequence files (seq_*.h5){hint}")
-        return _readable(files)
-    files = [Path(p) for p in root_or_files if not is_temporary(Path(p))]
-    if not files:
-        raise PourbenchError("no sequence files given")
-    missing = [str(p) for p in files if not p.is_file()]
-    if missing:
-        raise PourbenchError(f"missing sequence files: {', '.join(missing[:5])}")
-    return _readable(files)
-
-
-def _readable(files: list[Path]) -> list[Path]:
-    """``files``, once each opened as a sequence (metadata only): a truncated, incomplete or
-    malformed one, or one of a newer schema, fails here in one line naming it."""
-    for path in files:
-        SequenceReader(path).close()
-    return files
 
 
 def normalise_frames(

@@ -31,11 +31,11 @@ from pourbench import __version__
 from pourbench.baselines import model_from_config
 from pourbench.benchmark.checkpoint import load_checkpoint
 from pourbench.benchmark.inference import input_chunks, stream_outputs
-from pourbench.benchmark.loader import sequence_files
 from pourbench.benchmark.train import select_device
 from pourbench.core.atomic import atomic_path
 from pourbench.core.errors import PourbenchError
 from pourbench.core.tasks import Task, task_named
+from pourbench.datasets.listing import sequence_files
 from pourbench.datasets.sequence import SequenceReader
 
 log = logging.getLogger(__name__)

@@ -59,12 +59,12 @@ from pourbench.benchmark.loader import (
     read_masks,
     read_volume,
     resize_targets,
-    sequence_files,
 )
 from pourbench.benchmark.metrics import Confusion, f1_score
 from pourbench.core.atomic import write_text_atomic
 from pourbench.core.errors import PourbenchError
 from pourbench.core.tasks import VOLUME_CONTAINERS, Task, parse_tasks, task_set_name
+from pourbench.datasets.listing import sequence_files
 from pourbench.datasets.sequence import SequenceReader
 
 log = logging.getLogger(__name__)

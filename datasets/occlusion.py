@@ -13,8 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pourbench.core.atomic import is_temporary
-from pourbench.core.errors import PourbenchError
+from pourbench.datasets.listing import sequence_files
 from pourbench.datasets.sequence import SequenceReader
 
 CHUNK = 64  # frames read at a time
@@ -52,9 +51,7 @@ def sequence_hidden_share(path: str | Path) -> HiddenShare:
 
 def hidden_share(folder: str | Path, split: str = "test") -> HiddenShare:
     """Water and hidden-water pixel counts over the sequences of ``folder/split``."""
-    files = sorted(p for p in (Path(folder) / split).glob("seq_*.h5") if not is_temporary(p))
-    if not files:
-        raise PourbenchError(f"{Path(folder) / split}: no sequence files")
+    files = sequence_files(folder, split)
     total = HiddenShare()
     for path in files:
         one = sequence_hidden_share(path)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pourbench.core.atomic import is_temporary
 from pourbench.core.errors import PourbenchError
+from pourbench.datasets.listing import list_sequences
 from pourbench.datasets.sequence import SequenceReader
 from pourbench.render.preview import animate, contact_sheet, grid_of_sequences
 
@@ -36,7 +36,7 @@ def preview_folder(folder: Path, out: Path, seed: int = 0) -> Path:
     """A grid of the middle frames of up to 12 random sequences of a dataset folder."""
     if out.suffix.lower() != ".png":
         raise PourbenchError(f"{out}: a dataset preview is a .png grid")
-    files = sorted(p for p in folder.rglob("seq_*.h5") if not is_temporary(p))
+    files = list_sequences(folder, recursive=True)
     if not files:
         raise PourbenchError(f"{folder}: no sequence files (seq_*.h5) found")
     rng = np.random.default_rng(seed)

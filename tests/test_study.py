@@ -76,7 +76,7 @@ def test_hidden_share_counts_full_but_not_visible_pixels(tmp_path):
     share = hidden_share(tmp_path, "test")
     assert (share.full_pixels, share.hidden_pixels, share.sequences) == (9 + 16, 4 + 16, 2)
     assert share.fraction == pytest.approx(20 / 25)
-    with pytest.raises(PourbenchError, match="no sequence files"):
+    with pytest.raises(PourbenchError, match="train: no such data folder"):
         hidden_share(tmp_path, "train")
 
 

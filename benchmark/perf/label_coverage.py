@@ -16,10 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-from pourbench.core.atomic import is_temporary
 from pourbench.core.coverage import MIN_COVERAGE, SequenceCoverage
 from pourbench.core.errors import PourbenchError
 from pourbench.core.splits import SPLITS
+from pourbench.datasets.listing import list_sequences
 from pourbench.datasets.validate import SIMS, merge_coverage, sequence_coverage
 
 WORST = 5
@@ -40,7 +40,7 @@ def measure(folder: str | Path, worst: int = WORST) -> dict:
     splits: dict[str, dict] = {}
     per_sequence, problems = [], []
     for split in SPLITS:
-        paths = sorted(p for p in (folder / split).glob("seq_*.h5") if not is_temporary(p))
+        paths = list_sequences(folder / split)
         if not paths:
             continue
         part = SequenceCoverage()
