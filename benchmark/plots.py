@@ -1,9 +1,10 @@
-"""Figures of the scorer: precision-recall curves, drawn off-screen (Agg, no pyplot state)."""
+"""Figures of the scorer and the study: precision-recall curves, learning curves, drawn
+off-screen (Agg, no pyplot state)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -74,6 +75,32 @@ def plot_volume_curves(
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     ax.legend(loc="best", fontsize="x-small", ncol=2)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+
+
+def plot_learning_curves(
+    curves: Mapping[str, Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]]],
+    path: str | os.PathLike,
+) -> None:
+    """Validation metrics against epoch, one panel per metric and one line per label (mean
+    over seeds, a band of ± one standard deviation): whether a budget was enough.
+
+    Args:
+        curves: metric -> label -> (epochs, mean, std), as ``study.learning_curves`` gives.
+        path: output PNG file.
+    """
+    fig = Figure(figsize=(5.0 * len(curves), 4.0), dpi=120)
+    FigureCanvasAgg(fig)
+    for i, (metric, by_label) in enumerate(curves.items()):
+        ax = fig.add_subplot(1, len(curves), i + 1)
+        for label, (epochs, mean, std) in by_label.items():
+            (line,) = ax.plot(epochs, mean, marker=".", label=label)
+            ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.15)
+        ax.set(xlabel="epoch", ylabel=metric, title=metric)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="x-small")
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")

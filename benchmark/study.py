@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from pourbench.benchmark.constant import write_constant_predictions
 from pourbench.benchmark.leaderboard import Leaderboard, build_leaderboard
+from pourbench.benchmark.plots import plot_learning_curves
 from pourbench.benchmark.predict import TBPTT_SUFFIX, predict
 from pourbench.benchmark.score import RESULTS_JSON, score
 from pourbench.benchmark.significance import compare, to_markdown
@@ -32,6 +35,8 @@ MODELS = ("cnn", "multiframe", "lstm")
 MODALITIES = tuple(MODALITY_CHANNELS)
 #: The differences a study reports (a - b): what memory buys over a single frame and a window.
 PAIRS = (("lstm", "cnn"), ("multiframe", "cnn"), ("lstm", "multiframe"))
+#: Validation metrics of the learning-curve figure.
+CURVE_METRICS = ("val_f1_detection", "val_f1_tracking")
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,23 @@ def study_pairs(models: Sequence[str], modalities: Sequence[str]) -> list:
     return pairs
 
 
+def learning_curves(
+    runs: Mapping[str, Sequence[str | Path]], metrics: Sequence[str] = CURVE_METRICS
+) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """Per metric and label: the epochs every run of the label reached, and the mean and
+    sample standard deviation (0 for one run) over those runs of the metric at each epoch,
+    from each run folder's ``metrics.json``."""
+    curves: dict[str, dict] = {metric: {} for metric in metrics}
+    for label, folders in runs.items():
+        histories = [json.loads((Path(f) / "metrics.json").read_text()) for f in folders]
+        epochs = min(len(h) for h in histories)
+        for metric in metrics:
+            values = np.array([[row[metric] for row in h[:epochs]] for h in histories], float)
+            std = values.std(axis=0, ddof=1) if len(values) > 1 else np.zeros(epochs)
+            curves[metric][label] = (np.arange(1, epochs + 1), values.mean(axis=0), std)
+    return curves
+
+
 def run_study(
     data: str | Path,
     out: str | Path,
@@ -123,7 +145,8 @@ def run_study(
     (the main task's file has no suffix), ``results/<run>_<task>/``,
     ``predictions/constant_<task>.h5``, ``results/constant_<task>/``,
     ``leaderboard.{md,html,json}``, ``differences.md``
-    (``benchmark.significance``) and ``timing.json`` (training seconds of each run).
+    (``benchmark.significance``), ``timing.json`` (training seconds of each run) and
+    ``learning_curves.png`` (validation F1 per epoch: was the budget enough?).
     """
     data, out = Path(data), Path(out)
     modalities = tuple(modalities or (settings.modality,))
@@ -132,6 +155,7 @@ def run_study(
     specs = {label: model_spec(label) for label, _ in grid}  # bad labels fail before training
     results = []
     timing = {}
+    folders: dict[str, list[Path]] = {}
     constant = write_constant_predictions(data, out / "predictions")
     for task, path in constant.items():
         folder = out / "results" / f"constant_{task}"
@@ -151,6 +175,9 @@ def run_study(
                 width=settings.width, stateful=stateful, model_kwargs=spec.kwargs,
             )
             timing[name] = round(run.seconds, 1)
+            folders.setdefault(label if modality == "rgb" else f"{label} {modality}", []).append(
+                out / "runs" / name
+            )
             paths = predict(
                 run.best_checkpoint, data / "test", out / "predictions" / f"{name}.h5",
                 device=settings.device, progress=progress,
@@ -163,4 +190,5 @@ def run_study(
     differences = compare(results, study_pairs(list(specs), modalities))
     write_text_atomic(out / "differences.md", to_markdown(differences))
     write_text_atomic(out / "timing.json", json.dumps({"train_seconds": timing}, indent=2) + "\n")
+    plot_learning_curves(learning_curves(folders), out / "learning_curves.png")
     return board

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fixtures import write_mask_sequence
 
 from pourbench.benchmark.groundtruth import GroundTruth
 from pourbench.core.errors import PourbenchError
 from pourbench.datasets.listing import list_sequences, sequence_files
 from pourbench.datasets.occlusion import hidden_share
+
+from fixtures import write_mask_sequence
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from pourbench.benchmark.predict import trained_label
 from pourbench.benchmark.study import (
     ModelSpec,
     StudySettings,
+    learning_curves,
     model_spec,
     run_name,
     run_study,
@@ -104,3 +105,22 @@ def test_a_small_study_runs_every_model_modality_and_seed(tmp_path):
     assert "| detection | f1 | rgb | multiframe-k2 − cnn |" in differences
     assert "| tracking | hidden_f1 | - | cnn thermal − cnn rgb |" in differences
     assert "| volume | mae_target_ml | rgb | lstm − cnn |" in differences
+    assert (tmp_path / "out" / "learning_curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_learning_curves_average_seeds_over_the_epochs_all_reached(tmp_path):
+    def run(name, f1s):
+        folder = tmp_path / name
+        folder.mkdir()
+        rows = [{"epoch": i + 1, "val_f1_detection": f} for i, f in enumerate(f1s)]
+        (folder / "metrics.json").write_text(json.dumps(rows))
+        return folder
+
+    runs = {"cnn": [run("a", [0.1, 0.3, 0.5]), run("b", [0.3, 0.5])],
+            "lstm": [run("c", [0.2, 0.4])]}  # fmt: skip
+    curves = learning_curves(runs, metrics=["val_f1_detection"])
+    epochs, mean, std = curves["val_f1_detection"]["cnn"]
+    assert epochs.tolist() == [1, 2]  # seed b stopped after 2 epochs
+    assert mean == pytest.approx([0.2, 0.4])
+    assert std == pytest.approx([np.sqrt(0.02), np.sqrt(0.02)])  # sample std of (x, x + 0.2)
+    assert curves["val_f1_detection"]["lstm"][2].tolist() == [0.0, 0.0]
