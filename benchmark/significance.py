@@ -103,6 +103,9 @@ def compare(
 
     A side is a model name (``"lstm"``; of ``modality`` when given) or a (model, modality)
     pair (``("cnn", "thermal")``), so pairs compare models or what a modality buys one model.
+
+    Raises:
+        PourbenchError: a bare model name matches several modalities and none was given.
     """
     table = per_sequence_means(results)
 
@@ -110,8 +113,14 @@ def compare(
         if isinstance(side, tuple):
             key = (task, *side)
             return key if key in table else None
-        return next((k for k in table if k[0] == task and k[1] == side
-                     and (modality is None or k[2] == modality)), None)  # fmt: skip
+        found = [k for k in table if k[0] == task and k[1] == side
+                 and (modality is None or k[2] == modality)]  # fmt: skip
+        if len(found) > 1:
+            raise PourbenchError(
+                f"{side}: scored in several modalities ({', '.join(k[2] for k in found)}); "
+                "pass modality= or a (model, modality) side"
+            )
+        return found[0] if found else None
 
     out = []
     for task in TASKS.values():

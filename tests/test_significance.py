@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from pourbench.benchmark.significance import compare, paired_bootstrap, to_markdown
+from pourbench.core.errors import PourbenchError
 
 
 def test_a_constant_difference_has_a_point_interval():
@@ -27,11 +28,11 @@ def test_pairing_removes_the_spread_between_sequences():
 
 
 def test_compare_reads_results_and_averages_seeds(tmp_path):
-    def results(name, model, seed, values):
+    def results(name, model, seed, values, modality="rgb"):
         rows = [{"sequence": f"seq_{i}", "frames": 3, "f1": v, "iou": v, "ap": v}
                 for i, v in enumerate(values)]  # fmt: skip
         path = tmp_path / f"{name}.json"
-        path.write_text(json.dumps({"task": "detection", "model": model, "modality": "rgb",
+        path.write_text(json.dumps({"task": "detection", "model": model, "modality": modality,
                                     "seed": seed, "per_sequence": rows}))  # fmt: skip
         return path
 
@@ -43,3 +44,10 @@ def test_compare_reads_results_and_averages_seeds(tmp_path):
     assert diffs["f1"].sequences == 3
     row = "| detection | f1 | rgb | lstm − cnn | +0.100 [+0.100, +0.100] | yes | 3 |"
     assert row in to_markdown(list(diffs.values()))
+
+    files.append(results("c0", "cnn", 0, [0.6, 0.7, 0.8], modality="thermal"))
+    with pytest.raises(PourbenchError, match="cnn: scored in several modalities"):
+        compare(files, [("lstm", "cnn")])
+    (thermal,) = [d for d in compare(files, [(("cnn", "thermal"), "cnn")], modality="rgb")
+                  if d.metric == "f1"]  # fmt: skip
+    assert thermal.mean == pytest.approx(0.1) and thermal.a == "cnn thermal"
