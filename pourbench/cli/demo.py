@@ -85,11 +85,11 @@ def run_full_study(
     out: str | Path,
     recipe: str = "study",
     data: str | Path | None = None,
-    epochs: int = 4,
+    epochs: int = 8,
     seeds: int = 3,
     modalities: tuple[str, ...] = tuple(MODALITY_CHANNELS),
     windows: tuple[int, ...] = (2, 8),
-    size: tuple[int, int] | None = None,
+    size: tuple[int, int] | None = (60, 80),  # (H, W); None: the recipe's size
     arch: str = "auto",
 ) -> Path:
     """Generate ``recipe`` (or use ``data``), then the temporal-model study into ``out``:
@@ -144,12 +144,13 @@ def study(
     out: Path = typer.Option(Path("study_out"), "--out", "-o", help="Folder for all outputs."),
     recipe: str = typer.Option("study", help="Recipe to generate (unless --data is given)."),
     data: Path | None = typer.Option(None, help="Use this generated dataset folder instead."),
-    epochs: int = typer.Option(4, min=1, help="Training epochs of every run (the same budget)."),
+    epochs: int = typer.Option(8, min=1, help="Training epochs of every run (the same budget)."),
     seeds: int = typer.Option(3, min=1, help="Training seeds per model and modality."),
     modalities: str = typer.Option(",".join(MODALITY_CHANNELS), help="Comma-separated."),
     windows: str = typer.Option("2,8", help="Extra multi-frame windows (RGB), comma-separated; "
                                 "'' for none. The default window is 4."),
-    size: str | None = typer.Option(None, help="Train at WIDTHxHEIGHT, e.g. 80x60."),
+    size: str = typer.Option("80x60", help="Train at WIDTHxHEIGHT; '' for the recipe's own "
+                             "size (160x120 for study: 4x the training time)."),
     arch: str = typer.Option("auto", help=ARCH_HELP),
 ) -> None:
     """The temporal-model study: CNN vs MultiFrame vs LSTM, per modality, with significance."""
