@@ -57,7 +57,7 @@ class NeighbourSearch:
         self.num_fluid = int(num_fluid)
         self.num_boundary = max(int(num_boundary), 1)
         self.max_fluid = int(max_fluid)
-        self.max_boundary = int(max_boundary)
+        self.max_boundary = min(int(max_boundary), self.num_boundary)  # pours: 1 placeholder
         self.num_buckets = bucket_count(dims, max(self.num_fluid, self.num_boundary))
         nc, nf, nb = self.num_buckets, self.num_fluid, self.num_boundary
         self.f_count = ti.field(ti.i32, nc)
