@@ -218,23 +218,26 @@ class NeighbourSearch:
                                 a = 0
                         elif part == 1:
                             break
+                        # no branch on the distance test (one candidate in six passes it,
+                        # so such a branch mispredicts often): each candidate is written to
+                        # the next free slot and the count moves on only for a neighbour;
+                        # once full, the last slot keeps the neighbour that filled it
                         for j in range(self.f_start[a], self.f_start[b] + self.f_count[b]):
-                            if j != i and (xi - x[j]).norm_sqr() < h2:
-                                if nf < self.max_fluid:
-                                    self.fluid_nb[i, nf] = j
-                                    nf += 1
-                                else:
-                                    ti.atomic_add(self.overflow[None], 1)
+                            hit = (xi - x[j]).norm_sqr() < h2 and j != i
+                            if nf < self.max_fluid:
+                                self.fluid_nb[i, nf] = j
+                            nf += ti.cast(hit, ti.i32)
                         for k in range(self.b_start[a], self.b_start[b] + self.b_count[b]):
                             j = self.b_sorted[k]
-                            if (xi - xb[j]).norm_sqr() < h2:
-                                if nb < self.max_boundary:
-                                    self.boundary_nb[i, nb] = j
-                                    nb += 1
-                                else:
-                                    ti.atomic_add(self.overflow[None], 1)
-            self.fluid_nb_count[i] = nf
-            self.boundary_nb_count[i] = nb
+                            hit = (xi - xb[j]).norm_sqr() < h2
+                            if nb < self.max_boundary:
+                                self.boundary_nb[i, nb] = j
+                            nb += ti.cast(hit, ti.i32)
+            dropped = ti.max(nf - self.max_fluid, 0) + ti.max(nb - self.max_boundary, 0)
+            if dropped > 0:
+                ti.atomic_add(self.overflow[None], dropped)
+            self.fluid_nb_count[i] = ti.min(nf, self.max_fluid)
+            self.boundary_nb_count[i] = ti.min(nb, self.max_boundary)
 
 
 def grid_cells(lo, hi, support: float) -> int:
