@@ -227,12 +227,16 @@ class HydrostaticResult:
     max_speed_history: np.ndarray
     mean_density_error: float
     size: tuple
+    readouts: list = field(default_factory=list)  # (t, x (N, 3), pressure (N,)) on the way
 
 
 def hydrostatic_tank(particle_radius: float = 0.005, counts=(10, 20, 10), t_end: float = 1.5,
                      arch: str = "auto", settings: SolverSettings | None = None,
-                     rest_density: float = 1000.0) -> HydrostaticResult:
-    """A column of water that fills a tank's floor, left to come to rest."""
+                     rest_density: float = 1000.0,
+                     readout_times: tuple = ()) -> HydrostaticResult:
+    """A column of water that fills a tank's floor, left to come to rest; positions and
+    pressures are also read out at ``readout_times`` (s; the residual slosh makes any one
+    read-out's pressure fit wander by a few per cent)."""
     from pourbench.sim.backend import init_taichi
     from pourbench.sim.solver import DFSPHSolver
 
@@ -244,10 +248,13 @@ def hydrostatic_tank(particle_radius: float = 0.005, counts=(10, 20, 10), t_end:
                                   top=size[1] * 1.5)
     solver = DFSPHSolver(fluid, r, bodies, lo, hi, settings)
     solver.relax()
-    speeds = []
-    while solver.time < t_end - 1e-9:
-        solver.step(dt_cap=t_end - solver.time)
-        speeds.append(float(np.linalg.norm(solver.v.to_numpy(), axis=1).max()))
+    speeds, readouts = [], []
+    for t_stop in [*sorted(t for t in readout_times if t < t_end), t_end]:
+        while solver.time < t_stop - 1e-9:
+            solver.step(dt_cap=t_stop - solver.time)
+            speeds.append(float(np.linalg.norm(solver.v.to_numpy(), axis=1).max()))
+        if t_stop < t_end:
+            readouts.append((solver.time, solver.positions(), solver.pressures(rest_density)))
     x = solver.positions()
     # pressure: the solver's running time average over the last ~0.1 s (one step's stiffness
     # also holds the zero-mean density-error correction, which grows as 1 / dt^2)
@@ -256,6 +263,7 @@ def hydrostatic_tank(particle_radius: float = 0.005, counts=(10, 20, 10), t_end:
         y=x[:, 1], x=x, pressure=solver.pressures(rest_density),
         speed=np.linalg.norm(solver.velocities(), axis=1), water_height=size[1],
         max_speed_history=np.array(speeds), mean_density_error=err, size=size,
+        readouts=readouts,
     )
 
 

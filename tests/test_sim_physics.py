@@ -51,27 +51,36 @@ def test_coarse_dam_break_follows_martin_moyce():
 @pytest.mark.parametrize("max_dt", [0.005, 0.002])
 def test_hydrostatic_tank_pressure_and_rest(max_dt):
     """At rest, dp/dy = -rho g within 5 % at two time-step caps. One step's stiffness is not
-    the pressure: at max_dt = 2 ms its slope is 1.19 rho g (0.62-1.66 from step to step);
-    the solver's time-averaged read-out gives 1.021 (1.026 at 5 ms)."""
+    the pressure (at max_dt = 2 ms its slope is 1.19 rho g, 0.62-1.66 from step to step); the
+    solver's read-out averages it over ~0.1 s. The residual slosh still moves one read-out's
+    fit by a few per cent (weight ratio 1.005-1.041 at 5 ms over t = 0.6-1.5 s), so the fits
+    of five read-outs 0.1 s apart are averaged (measured: slope 1.038 / 1.025 rho g, weight
+    ratio 1.017 / 1.002 at 5 / 2 ms)."""
     r = 0.005
     res = hydrostatic_tank(particle_radius=r, counts=(8, 16, 8), t_end=1.0, arch="cpu",
-                           settings=SolverSettings(max_dt=max_dt))
+                           settings=SolverSettings(max_dt=max_dt),
+                           readout_times=(0.6, 0.7, 0.8, 0.9))
     assert res.speed.mean() < 0.02 and res.speed.max() < 0.1, "the water must come to rest"
     assert res.max_speed_history[-1] < res.max_speed_history[:20].max()
-    x, (sx, _, sz) = res.x, res.size
-    interior = ((res.y > 3 * r) & (res.y < res.y.max() - 4 * r) & (x[:, 0] > 3 * r)
-                & (x[:, 0] < sx - 3 * r) & (x[:, 2] > 3 * r) & (x[:, 2] < sz - 3 * r))
-    y, p = res.y[interior], res.pressure[interior]
-    slope, intercept = np.polyfit(y, p, 1)
-    assert -slope == pytest.approx(1000 * G, rel=0.05), "dp/dy must be -rho g"
-    surface = intercept / -slope  # where the fitted pressure vanishes
-    assert surface == pytest.approx(res.y.max() + r, abs=2 * r)
-    # the pressure carries the weight of the water above: m g (particles above) / floor area
-    # (the settled fluid packs ~2 % more particles per volume than 1 / (2r)^3, so this is the
-    # sharper check; measured ratio 1.002 at 5 ms, 0.998 at 2 ms)
-    above = len(res.y) - np.searchsorted(np.sort(res.y), y, side="right")
-    weight = 1000 * (2 * r) ** 3 * G * above / (sx * sz)
-    assert slope / np.polyfit(y, weight, 1)[0] == pytest.approx(1.0, rel=0.025)
+    (sx, _, sz) = res.size
+    slopes, surfaces, weight_ratios = [], [], []
+    for _, x, pressure in [*res.readouts, (1.0, res.x, res.pressure)]:
+        h = x[:, 1]
+        interior = ((h > 3 * r) & (h < h.max() - 4 * r) & (x[:, 0] > 3 * r)
+                    & (x[:, 0] < sx - 3 * r) & (x[:, 2] > 3 * r) & (x[:, 2] < sz - 3 * r))
+        y, p = h[interior], pressure[interior]
+        slope, intercept = np.polyfit(y, p, 1)
+        slopes.append(-slope)
+        surfaces.append(intercept / -slope - (h.max() + r))  # fitted p = 0 vs the top
+        # the pressure carries the weight of the water above: m g (particles above) / floor
+        # area (the settled fluid packs ~2 % more particles per volume than 1 / (2r)^3, so
+        # this is the sharper check)
+        above = len(h) - np.searchsorted(np.sort(h), y, side="right")
+        weight = 1000 * (2 * r) ** 3 * G * above / (sx * sz)
+        weight_ratios.append(slope / np.polyfit(y, weight, 1)[0])
+    assert np.mean(slopes) == pytest.approx(1000 * G, rel=0.05), "dp/dy must be -rho g"
+    assert np.abs(surfaces).max() < 2 * r
+    assert np.mean(weight_ratios) == pytest.approx(1.0, rel=0.025)
     assert res.mean_density_error <= SolverSettings().density_tol + 1e-9
 
 
