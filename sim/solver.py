@@ -197,15 +197,13 @@ class DFSPHSolver:
         self.grid.build_lists(self.x, self.bodies.x)
         self.stats.neighbour_overflow += int(self.grid.overflow[None])
         self._lap("neighbour_lists")
-        # 2. Densities and DFSPH factors alpha_i (eqs. 9, 11); the same neighbour pass
-        # applies the divergence solve's warm start (it needs no velocities).
-        dt = self.stats.last_dt or self.initial_dt
-        self._divergence_dt = dt
-        self._warm_start(self.kappa_divergence, self.warm_divergence)
-        self.compute_density_and_factor(dt)
+        # 2. Densities and DFSPH factors alpha_i (eqs. 9, 11).
+        self.compute_density_and_factor()
         self._cache_boundary_flux()
         self._lap("density_factor")
         # 3. Divergence-free solver (Algorithm 2): make D rho / Dt = 0 with the current v.
+        dt = self.stats.last_dt or self.initial_dt
+        self._divergence_dt = dt
         it_v, err_v = self.divergence_solve(dt)
         self._lap("divergence_solve")
         # 4. CFL time step, bodies' velocities included.
@@ -217,8 +215,6 @@ class DFSPHSolver:
         self._lap("bodies")
         if self.use_tension:
             self.compute_normals()
-        # the density solve's warm start rides on the non-pressure pass (it needs no v)
-        self._warm_start(self.kappa_density, self._density_warm_scale(dt))
         self.apply_non_pressure_forces(dt)
         self._lap("non_pressure")
         # 6. Constant-density solver (Algorithm 3): predicted density error -> 0.
@@ -266,18 +262,14 @@ class DFSPHSolver:
         return g
 
     @ti.kernel
-    def compute_density_and_factor(self, dt: ti.f32):
+    def compute_density_and_factor(self):
         """rho_hat_i = sum_j V_j W_ij + sum_b V_b W_ib; alpha_i from the gradient sums
-        ([BK17] eq. 11, in volume form); the solver iterations recompute V grad W. Also
-        v_i += dt a_i(kappa) with the warm-start kappa that ``_warm_start`` set (a separate
-        pass would recompute every gradient)."""
+        ([BK17] eq. 11, in volume form); the solver iterations recompute V grad W."""
         for i in self.x:
             xi = self.x[i]
-            ki = self.kappa[i]
             rho = self.V0 * self.kernel_w(0.0)
             grad_sum = ti.Vector([0.0, 0.0, 0.0])
             grad_b_sum = ti.Vector([0.0, 0.0, 0.0])
-            acc = ti.Vector([0.0, 0.0, 0.0])
             sq_sum = 0.0
             for k in range(self.grid.fluid_nb_count[i]):
                 j = self.grid.fluid_nb[i, k]
@@ -286,7 +278,6 @@ class DFSPHSolver:
                 g = self.V0 * self.kernel_grad(d)
                 grad_sum += g
                 sq_sum += g.norm_sqr()
-                acc -= (ki + self.kappa[j]) * g
             for k in range(self.grid.boundary_nb_count[i]):
                 j = self.grid.boundary_nb[i, k]
                 d = xi - self.bodies.x[j]
@@ -301,7 +292,6 @@ class DFSPHSolver:
                 grad_sum += gw
                 grad_b_sum += gw
             self.grad_b_sum[i] = grad_b_sum
-            self.v[i] += dt * (acc - ki * grad_b_sum)
             self.density[i] = rho
             denom = grad_sum.norm_sqr() + sq_sum
             self.factor[i] = 1.0 / denom if denom > 1e-6 else 0.0
@@ -450,10 +440,12 @@ class DFSPHSolver:
             self.err_sum[None] = acc
         return self.err_sum[None] / n
 
-    def _solve(self, error_kernel, total, tol: float, dt: float,
+    def _solve(self, error_kernel, total, tol: float, dt: float, warm: float,
                min_iterations: int) -> tuple[int, float]:
-        """Jacobi iterations from the warm start that the preceding pass applied."""
         s = self.settings
+        self._warm_start(total, warm)
+        if warm > 0.0:
+            self._apply_pressure(self.kappa, dt)
         it = 0
         err = 0.0
         while True:
@@ -476,21 +468,17 @@ class DFSPHSolver:
         ``min_divergence_iterations`` iterations."""
         s = self.settings
         return self._solve(self._divergence_error, self.kappa_divergence, s.divergence_tol, dt,
-                           s.min_divergence_iterations)
-
-    def _density_warm_scale(self, dt: float) -> float:
-        """Fraction of last step's density kappa to start from. A kappa that corrected a
-        position error over dt_prev would over-push over a shorter step, so it is scaled by
-        (dt / dt_prev)^2 when the step shrinks."""
-        prev = self._prev_dt or dt
-        self._prev_dt = dt
-        return self.warm_density * min(1.0, (dt / prev) ** 2)
+                           self.warm_divergence, s.min_divergence_iterations)
 
     def density_solve(self, dt: float) -> tuple[int, float]:
-        """[BK17] Algorithm 3, warm-started with the previous step's kappa (applied by
-        ``apply_non_pressure_forces``)."""
+        """[BK17] Algorithm 3, warm-started with the previous step's kappa. A kappa that
+        corrected a position error over dt_prev would over-push over a shorter step, so it is
+        scaled by (dt / dt_prev)^2 when the step shrinks."""
+        prev = self._prev_dt or dt
+        warm = self.warm_density * min(1.0, (dt / prev) ** 2)
+        self._prev_dt = dt
         return self._solve(self._density_error, self.kappa_density,
-                           self.settings.density_tol, dt, self.settings.min_iterations)
+                           self.settings.density_tol, dt, warm, self.settings.min_iterations)
 
     def _average_pressure(self, dt: float) -> None:
         """Fold this step's stiffness into the running average (weight 1 - exp(-dt / tau)).
@@ -542,23 +530,17 @@ class DFSPHSolver:
     @ti.kernel
     def apply_non_pressure_forces(self, dt: ti.f32):
         """v* = v + dt (g + viscosity): XSPH smoothing or the standard SPH Laplacian
-        (Monaghan 2005 / [BK17] sec. 5), walls included with their own velocities; plus the
-        density solve's warm start dt a_i(kappa) (kappa set by ``_warm_start``; it does not
-        depend on v, so it shares this pass's gradients)."""
+        (Monaghan 2005 / [BK17] sec. 5), walls included with their own velocities."""
         for i in self.x:
             xi = self.x[i]
             vi = self.v[i]
-            ki = self.kappa[i]
             dv = dt * self.gravity
-            ap = -ki * self.grad_b_sum[i]
             if ti.static(self.use_xsph):
                 c = self.xsph
                 acc = ti.Vector([0.0, 0.0, 0.0])
                 for k in range(self.grid.fluid_nb_count[i]):
                     j = self.grid.fluid_nb[i, k]
-                    d = xi - self.x[j]
-                    acc += self.V0 * self.kernel_w(d.norm()) * (self.v[j] - vi)
-                    ap -= (ki + self.kappa[j]) * (self.V0 * self.kernel_grad(d))
+                    acc += self.V0 * self.kernel_w((xi - self.x[j]).norm()) * (self.v[j] - vi)
                 for k in range(self.grid.boundary_nb_count[i]):
                     j = self.grid.boundary_nb[i, k]
                     w = self.bodies.volume[j] * self.kernel_w((xi - self.bodies.x[j]).norm())
@@ -570,16 +552,13 @@ class DFSPHSolver:
                 for k in range(self.grid.fluid_nb_count[i]):
                     j = self.grid.fluid_nb[i, k]
                     d = xi - self.x[j]
-                    g = self.fluid_grad(i, j)
-                    lap += ((vi - self.v[j]).dot(d) / (d.norm_sqr() + eps)) * g
-                    ap -= (ki + self.kappa[j]) * g
+                    lap += ((vi - self.v[j]).dot(d) / (d.norm_sqr() + eps)) * self.fluid_grad(i, j)
                 for k in range(self.grid.boundary_nb_count[i]):
                     j = self.grid.boundary_nb[i, k]
                     d = xi - self.bodies.x[j]
                     vij = vi - self.bodies.v[j]
                     lap += (vij.dot(d) / (d.norm_sqr() + eps)) * self.boundary_grad(i, j)
                 dv += dt * 10.0 * self.nu * lap
-            dv += dt * ap
             if ti.static(self.use_tension):
                 dv += dt * self._surface_tension(i)
             if ti.static(self.has_walls):
