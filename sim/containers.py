@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import trimesh
 from matplotlib.path import Path as PolyPath
 from scipy import ndimage
-from scipy.spatial import ConvexHull
+from scipy.spatial import ConvexHull, QhullError
 
 from pourbench.core.errors import PourbenchError
 from pourbench.sim.scenario import ContainerSpec
@@ -42,6 +42,20 @@ class SdfGrid:
         return sample_sdf(self, p)
 
 
+HULL_BLOCK = 2048  # points per block of the hull test: its (block, facets) table fits in cache
+HULL_MARGIN = 1e-6  # m: past rounding, for the bounding box and the inner hull
+HULL_DIRECTIONS = 128  # directions whose extreme vertices span the inner hull
+
+
+def _hull_max(p: np.ndarray, equations: np.ndarray) -> np.ndarray:
+    """(N,) the largest n . x + d over the facets (<= 0 inside), a block of points at a time."""
+    out = np.empty(len(p))
+    for k in range(0, len(p), HULL_BLOCK):
+        out[k:k + HULL_BLOCK] = np.max(p[k:k + HULL_BLOCK] @ equations[:, :3].T
+                                       + equations[:, 3], axis=1)
+    return out
+
+
 @dataclass
 class ContainerGeometry:
     """Everything the simulator knows about one rigid container, in its local frame."""
@@ -55,11 +69,44 @@ class ContainerGeometry:
     inner_bottom: float  # lowest y of the cavity, m
     rim_height: float  # y of the opening, m
     profile: np.ndarray | None = None  # (K, 2) (rho, y) wall cross-section, revolution shapes
+    _inner_equations: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def contains(self, p_local: np.ndarray, tol: float = 0.0) -> np.ndarray:
-        """(N,) bool: local points inside the container's cavity (its convex hull)."""
-        eq = self.hull_equations
-        return np.all(p_local @ eq[:, :3].T + eq[:, 3] <= tol, axis=1)
+        """(N,) bool: local points inside the container's cavity (its convex hull).
+
+        A bowl's hull has ~3 000 facets, and the whole (N, F) table of a 25 k-particle frame
+        (600 MB) took longer than simulating the frame. So (for ``tol`` <= 0) points outside
+        the hull's bounding box are out, points well inside the hull of a subset of its
+        vertices (which lies inside it) are in, and only the rest meet every facet, a block
+        at a time. Same answer as testing every facet."""
+        p = np.asarray(p_local, np.float64)
+        out = np.zeros(len(p), bool)
+        todo = np.arange(len(p))
+        if tol <= 0.0:
+            lo = self.vertices.min(axis=0) - HULL_MARGIN
+            hi = self.vertices.max(axis=0) + HULL_MARGIN
+            todo = np.nonzero(np.all((p >= lo) & (p <= hi), axis=1))[0]
+            inner = _hull_max(p[todo], self._inner_hull()) <= tol - HULL_MARGIN
+            out[todo[inner]] = True
+            todo = todo[~inner]
+        out[todo] = _hull_max(p[todo], self.hull_equations) <= tol
+        return out
+
+    def _inner_hull(self) -> np.ndarray:
+        """Facets of a polytope spanned by some of the hull's vertices (so inside the hull)."""
+        if self._inner_equations is None:
+            # the vertices farthest along directions spread over the sphere span a polytope
+            # inside the hull; a degenerate one falls back to the hull itself
+            k = np.arange(HULL_DIRECTIONS) + 0.5
+            polar, azimuth = np.arccos(1 - 2 * k / HULL_DIRECTIONS), np.pi * (1 + 5**0.5) * k
+            dirs = np.stack([np.sin(polar) * np.cos(azimuth), np.cos(polar),
+                             np.sin(polar) * np.sin(azimuth)], 1)
+            extreme = np.unique(np.argmax(self.vertices @ dirs.T, axis=0))
+            try:
+                self._inner_equations = ConvexHull(self.vertices[extreme]).equations
+            except QhullError:
+                self._inner_equations = self.hull_equations
+        return self._inner_equations
 
 
 # ----------------------------------------------------------------------------- profiles

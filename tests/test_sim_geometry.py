@@ -35,6 +35,22 @@ def test_presets_build_closed_meshes_with_consistent_sdf(name):
     assert np.abs(d).max() < 1.5 * g.sdf.pitch
 
 
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_cavity_test_agrees_with_every_hull_facet(name):
+    """``contains`` skips facets (bounding box, inner polytope) but gives the answer of
+    testing every one, on and off the container, at the tolerances its callers use."""
+    g = build_container(PRESETS[name], R)
+    rng = np.random.default_rng(1)
+    lo, hi = g.vertices.min(axis=0), g.vertices.max(axis=0)
+    p = np.concatenate([rng.uniform(lo - 0.01, hi + 0.01, (20_000, 3)),  # inside and out
+                        g.vertices + rng.normal(0.0, 1e-4, g.vertices.shape)])  # near the hull
+    eq = g.hull_equations
+    for tol in (0.0, -R, 0.002):
+        every_facet = np.all(p @ eq[:, :3].T + eq[:, 3] <= tol, axis=1)
+        assert 0 < every_facet.sum() < len(p)
+        np.testing.assert_array_equal(g.contains(p, tol), every_facet)
+
+
 def test_wall_interior_is_negative_for_a_straight_cup():
     spec = ContainerSpec(shape="cup", inner_radius=0.04, height=0.1, wall_thickness=0.004)
     g = build_container(spec, R)
