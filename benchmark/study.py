@@ -174,7 +174,7 @@ def run_study(
                 pos_weight=settings.pos_weight, device=settings.device, progress=progress,
                 width=settings.width, stateful=stateful, model_kwargs=spec.kwargs,
             )
-            timing[name] = round(run.seconds, 1)
+            timing[name] = round(run.seconds, 3)
             folders.setdefault(label if modality == "rgb" else f"{label} {modality}", []).append(
                 out / "runs" / name
             )
