@@ -3,6 +3,7 @@
 Usage::
 
     python -m pourbench.benchmark.perf.sim_profile sim/scenes/pour_r09.toml --duration 0.5
+    python -m pourbench.benchmark.perf.sim_profile --recipe standard --scenario 0 --windows 1
 
 Builds the pour exactly as ``pourbench simulate`` does (scene, relax, settle), then steps the
 pour for ``--duration`` simulated seconds with the solver's stage timers on (each stage waits
@@ -10,7 +11,11 @@ for the device, so the split is honest but the total is a little slower than an 
 Prints, for settling and for the pour separately: steps, mean dt, solver iterations, wall
 seconds per simulated second and each stage's share; and for the pour what bounded dt (the
 fastest fluid particle, the container, the cap or the frame boundary) and how many particles
-move faster than half the fastest one. ``--json FILE`` saves it all.
+move faster than half the fastest one. ``--recipe NAME --scenario K`` profiles scenario K of
+a dataset recipe (as ``pourbench generate`` would simulate it) instead of a scenario file;
+``--windows W`` also prints, for every W simulated seconds, the steps, mean dt, iterations,
+fastest particle and wall seconds per simulated second (where a long pour spends its time:
+pouring or at rest). ``--json FILE`` saves it all.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import time
 
 import numpy as np
@@ -50,17 +56,54 @@ def _snapshot(solver) -> dict:
             "divergence_iterations": st.divergence_iterations}
 
 
-def profile_pour(scene_file: str, duration: float | None, threads: int | None = None,
-                 arch: str = "cpu", fps: float | None = None, legacy: bool = False) -> dict:
+def load_profile_scenario(scene_file: str | None, recipe: str | None = None,
+                          scenario: int = 0):
+    """The scenario to profile: a scenario TOML file, or scenario ``scenario`` of a recipe."""
+    from pourbench.core.errors import PourbenchError
+    from pourbench.sim.scenario import load_scenario
+
+    if (scene_file is None) == (recipe is None):
+        raise PourbenchError("give a scenario file or --recipe NAME (not both)")
+    if scene_file is not None:
+        return load_scenario(scene_file)
+    from pourbench.datasets.recipe import load_recipe
+    from pourbench.datasets.sampler import sample_scenario
+
+    rec = load_recipe(recipe)
+    if not 0 <= scenario < rec.dataset.scenarios:
+        raise PourbenchError(f"--scenario {scenario} is outside 0..{rec.dataset.scenarios - 1} "
+                             f"of recipe {recipe!r}")
+    return sample_scenario(rec, scenario)
+
+
+def _window_row(solver, start: dict, t0: float, t1: float, wall: float, vmaxes) -> dict:
+    st = solver.stats
+    steps = max(st.steps - start["steps"], 1)
+    return {
+        "t_start": t0, "t_end": t1, "steps": st.steps - start["steps"],
+        "mean_dt": (t1 - t0) / steps,
+        "density_iterations": (st.density_iterations - start["density_iterations"]) / steps,
+        "divergence_iterations": (st.divergence_iterations
+                                  - start["divergence_iterations"]) / steps,
+        "wall_s": wall, "wall_s_per_sim_s": wall / max(t1 - t0, 1e-12),
+        "vmax_median": float(np.median(vmaxes)) if len(vmaxes) else 0.0,
+    }
+
+
+def profile_pour(scene_file: str | None, duration: float | None, threads: int | None = None,
+                 arch: str = "cpu", fps: float | None = None, legacy: bool = False,
+                 recipe: str | None = None, scenario: int = 0,
+                 window: float | None = None) -> dict:
     """Profile one pour; ``legacy`` re-creates the solver before issue 12 (undamped settling,
-    one cell-table slot per grid cell) for a side-by-side comparison."""
+    one cell-table slot per grid cell) for a side-by-side comparison; ``window`` (s) adds a
+    row of figures per window of simulated time (``windows``)."""
     import pourbench.sim.grid as grid_mod
     from pourbench.sim.backend import init_taichi
     from pourbench.sim.pour import SETTLE_DAMPING, build_scene, make_solver, settle
-    from pourbench.sim.scenario import Scenario, load_scenario
+    from pourbench.sim.scenario import Scenario
 
     arch_used = init_taichi(arch, threads)
-    sc = load_scenario(scene_file)
+    sc = load_profile_scenario(scene_file, recipe, scenario)
     upd = {}
     if duration is not None:
         upd["duration_s"] = duration
@@ -78,7 +121,8 @@ def profile_pour(scene_file: str, duration: float | None, threads: int | None = 
     finally:
         grid_mod.bucket_count = bucket_count
     build_s = time.perf_counter() - t0
-    out = {"scene": scene_file, "legacy": legacy, "arch": arch_used,
+    out = {"scene": scene_file or f"recipe {recipe}, scenario {scenario}", "legacy": legacy,
+           "arch": arch_used,
            "cell_table_slots": solver.grid.num_buckets, "grid_cells": solver.grid.num_cells,
            "num_particles": solver.n,
            "num_boundary": solver.bodies.num, "particle_radius": sc.particle_radius,
@@ -101,6 +145,8 @@ def profile_pour(scene_file: str, duration: float | None, threads: int | None = 
     limits = {"fluid": 0, "container": 0, "max_dt": 0, "frame": 0}  # what bounded each step
     fast_counts, vmaxes, dts = [], [], []
     num_frames = int(math.floor(sc.duration_s * sc.fps + 1e-9)) + 1
+    windows, win_start, win_first = [], _snapshot(solver), 0
+    win_t, win_wall = 0.0, time.perf_counter()
     t0 = time.perf_counter()
     for f in range(num_frames):
         t_frame = f / sc.fps
@@ -129,6 +175,12 @@ def profile_pour(scene_file: str, duration: float | None, threads: int | None = 
                                     float(sp.max())])
         solver.positions()  # what the track writer reads back each frame
         solver._lap("frame_readback")
+        if window and (solver.time >= win_t + window - 1e-7 or f == num_frames - 1) \
+                and solver.time > win_t:
+            now = time.perf_counter()
+            windows.append(_window_row(solver, win_start, win_t, solver.time, now - win_wall,
+                                       vmaxes[win_first:]))
+            win_start, win_t, win_wall, win_first = _snapshot(solver), solver.time, now, len(vmaxes)
     pour = _phase(solver, s0, solver.timers, time.perf_counter() - t0, sc.duration_s)
     dts_a = np.asarray(dts)
     fc = np.asarray(fast_counts) if fast_counts else np.zeros((1, 4))
@@ -142,6 +194,8 @@ def profile_pour(scene_file: str, duration: float | None, threads: int | None = 
         leak_counts=solver.leak_counts(),
     )
     out["pour"] = pour
+    if window:
+        out["windows"] = windows
     solver.timers = None
     return out
 
@@ -166,11 +220,24 @@ def _print(res: dict) -> None:
           f"speed p99 {p['speed_p99_median']:.2f}, p99.9 {p['speed_p999_median']:.2f} m/s; "
           f"particles above half the fastest: {p['particles_above_half_vmax_median']:.0f}")
     print(f"  safety nets: {p['leak_counts']}")
+    if res.get("windows"):
+        print("  simulated s    steps  dt ms  iterations  fastest m/s  wall s  per sim s")
+        for w in res["windows"]:
+            print(f"  {w['t_start']:5.2f}-{w['t_end']:5.2f} {w['steps']:7d} "
+                  f"{1e3 * w['mean_dt']:6.3f} {w['density_iterations']:5.1f} + "
+                  f"{w['divergence_iterations']:3.1f} {w['vmax_median']:12.2f} "
+                  f"{w['wall_s']:7.1f} {w['wall_s_per_sim_s']:10.1f}")
 
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("scene", help="scenario TOML (e.g. sim/scenes/pour_r09.toml)")
+    ap.add_argument("scene", nargs="?", default=None,
+                    help="scenario TOML (e.g. sim/scenes/pour_r09.toml); or use --recipe")
+    ap.add_argument("--recipe", default=None,
+                    help="profile a scenario of this dataset recipe (name or TOML) instead")
+    ap.add_argument("--scenario", type=int, default=0, help="scenario index in --recipe")
+    ap.add_argument("--windows", type=float, default=None, metavar="W",
+                    help="also report every W simulated seconds (steps, dt, iterations, wall)")
     ap.add_argument("--duration", type=float, default=None, help="simulated pour seconds")
     ap.add_argument("--fps", type=float, default=None)
     ap.add_argument("--threads", type=int, default=None)
@@ -184,8 +251,14 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
     if args.compare:
         return _compare(args)
-    res = profile_pour(args.scene, args.duration, args.threads, args.arch, args.fps,
-                       args.legacy)
+    from pourbench.core.errors import PourbenchError
+
+    try:
+        res = profile_pour(args.scene, args.duration, args.threads, args.arch, args.fps,
+                           args.legacy, args.recipe, args.scenario, args.windows)
+    except PourbenchError as e:
+        print(f"sim_profile: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
     res["loadavg"] = _loadavg()
     _print(res)
     if args.json:
@@ -214,8 +287,10 @@ def _compare(args) -> dict:
         for k in range(args.compare):
             for name in (("new", "legacy") if k % 2 == 0 else ("legacy", "new")):
                 out = f"{tmp}/{name}_{k}.json"
-                cmd = [sys.executable, "-m", "pourbench.benchmark.perf.sim_profile", args.scene,
+                cmd = [sys.executable, "-m", "pourbench.benchmark.perf.sim_profile",
                        "--arch", args.arch, "--json", out]
+                cmd += [args.scene] if args.scene else ["--recipe", args.recipe, "--scenario",
+                                                        str(args.scenario)]
                 for flag, val in (("--duration", args.duration), ("--fps", args.fps),
                                   ("--threads", args.threads)):
                     if val is not None:
