@@ -158,6 +158,14 @@ class SolverSettings(_Model):
         "tolerance is met",
     )
     max_iterations: int = Field(100, ge=2, le=1000, description="pressure iterations at most")
+    pressure_clamp: Literal["density", "pressure"] = Field(
+        "density",
+        description="how the density solve stays repulsive: 'density' clamps each iteration's "
+        "predicted density at rest density ([BK17]; an iteration can only add pressure, so an "
+        "impact's over-correction stays and the water rebounds, flinging drops); 'pressure' "
+        "lets iterations also lower it, relaxed by 0.5, the total kept >= 0 (as IISPH): "
+        "impacts stop, no flung spray, at about 3x the iterations while anything moves",
+    )
     boundary: Literal["sdf", "particles"] = Field(
         "sdf",
         description="container walls and table: 'sdf' acts through each wall's signed distance "
