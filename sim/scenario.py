@@ -164,7 +164,8 @@ class SolverSettings(_Model):
         "predicted density at rest density ([BK17]; an iteration can only add pressure, so an "
         "impact's over-correction stays and the water rebounds, flinging drops); 'pressure' "
         "lets iterations also lower it, relaxed by 0.5, the total kept >= 0 (as IISPH): "
-        "impacts stop, no flung spray, at about 3x the iterations while anything moves",
+        "impacts stop and far fewer drops are flung, but at long steps the relaxed iterations "
+        "need several times as many (used only while some particle moves faster than 0.05 m/s)",
     )
     boundary: Literal["sdf", "particles"] = Field(
         "sdf",
