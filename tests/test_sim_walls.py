@@ -152,6 +152,7 @@ def _block_onto_layer(clamp: str) -> tuple[float, float]:
     return impact, rebound
 
 
+@pytest.mark.slow
 def test_two_sided_pressure_iterations_stop_an_impact_instead_of_rebounding():
     """pressure_clamp = "pressure": an iteration can take back a push, so water landing on
     water stops rather than rebounds (measured, seeds 0-1: fastest upward 0.37-0.38 x the
