@@ -135,6 +135,7 @@ class DFSPHSolver:
         self.v.from_numpy(np.asarray(vel, np.float32))
         self.ids.from_numpy(np.arange(n, dtype=np.int32))
         self._prev_dt = 0.0
+        self._fluid_vmax = 0.0  # fastest fluid particle at the last CFL check, m/s
         self._divergence_dt = 0.0  # the step the last divergence solve applied its kappa over
         self._kappa_mean_weight = 0.0  # sum of the running average's weights (bias correction)
         # warm starts ([BK17] sec. 4.3) reuse a fraction of the last step's kappa: the full
@@ -504,7 +505,7 @@ class DFSPHSolver:
         warm = self.warm_density * min(1.0, (dt / prev) ** 2)
         self._prev_dt = dt
         error_kernel = self._density_error
-        if self.clamp_pressure and float(self.max_speed[None]) > QUIET_SPEED:
+        if self.clamp_pressure and self._fluid_vmax > QUIET_SPEED:
             error_kernel = self._density_error_two_sided
         return self._solve(error_kernel, self.kappa_density,
                            self.settings.density_tol, dt, warm, self.settings.min_iterations)
@@ -539,6 +540,7 @@ class DFSPHSolver:
         """dt = cfl * 2r / max speed ([BK17] sec. 4 / eq. 22), fluid and bodies, capped."""
         s = self.settings
         vmax = float(self._max_fluid_speed())
+        self._fluid_vmax = vmax
         if self.nan_count[None] > 0 or not math.isfinite(vmax):
             raise SimulationUnstable(f"NaN velocity at t={self.time:.4f} s")
         if vmax > s.max_speed:

@@ -279,7 +279,6 @@ def _compare(args) -> dict:
     never freed within one), and report the medians of both and their ratios."""
     import statistics
     import subprocess
-    import sys
     import tempfile
 
     runs = {"new": [], "legacy": []}
