@@ -163,9 +163,10 @@ class SolverSettings(_Model):
         description="how the density solve stays repulsive: 'density' clamps each iteration's "
         "predicted density at rest density ([BK17]; an iteration can only add pressure, so an "
         "impact's over-correction stays and the water rebounds, flinging drops); 'pressure' "
-        "lets iterations also lower it, relaxed by 0.5, the total kept >= 0 (as IISPH): "
-        "impacts stop and far fewer drops are flung, but at long steps the relaxed iterations "
-        "need several times as many (used only while some particle moves faster than 0.05 m/s)",
+        "lets the iterations of particles that meet a neighbour or wall faster than 0.3 m/s "
+        "also lower it, relaxed by 0.5, the total kept >= 0 (as IISPH): impacts stop and far "
+        "fewer drops are flung (the relaxed iterations need several times as many at long "
+        "steps, so slower particles keep the one-sided ones)",
     )
     boundary: Literal["sdf", "particles"] = Field(
         "sdf",

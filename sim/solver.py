@@ -36,7 +36,8 @@ PRESSURE_AVERAGE_S = 0.1  # time constant of the pressure read-out's running ave
 MIN_NEIGHBOURS_DIVERGENCE = 20  # too few neighbours: divergence unreliable (free surface)
 FEW_NEIGHBOURS = 10  # a drop or spray: no warm start (``_warm_start``)
 PRESSURE_RELAXATION = 0.5  # Jacobi weight of the two-sided density iterations (IISPH's omega)
-QUIET_SPEED = 0.05  # m/s: no faster particle, no impact to rebound (``density_solve``)
+IMPACT_SPEED = 0.3  # m/s: closing speed on a neighbour or wall above which a particle may
+# rebound from an over-corrected impact (``pressure_clamp = "pressure"``: two-sided iterations)
 SCAN_BLOCKS = 256
 
 
@@ -124,6 +125,7 @@ class DFSPHSolver:
         self.wall_f = ti.field(ti.f32, (n, nb))  # f(d) per wall
         self.normal = ti.Vector.field(3, ti.f32, n)  # Akinci 2013 surface normal h sum V grad W
         self.wall_adhesion = ti.Vector.field(3, ti.f32, n)  # sum over walls of g(d) (-n)
+        self.impacting = ti.field(ti.i32, n)  # 1: two-sided density iterations this step
         self.err = ti.field(ti.f32, n)
         self.block_err = ti.field(ti.f32, SCAN_BLOCKS)
         self.err_sum = ti.field(ti.f32, ())
@@ -135,7 +137,6 @@ class DFSPHSolver:
         self.v.from_numpy(np.asarray(vel, np.float32))
         self.ids.from_numpy(np.arange(n, dtype=np.int32))
         self._prev_dt = 0.0
-        self._fluid_vmax = 0.0  # fastest fluid particle at the last CFL check, m/s
         self._divergence_dt = 0.0  # the step the last divergence solve applied its kappa over
         self._kappa_mean_weight = 0.0  # sum of the running average's weights (bias correction)
         # warm starts ([BK17] sec. 4.3) reuse a fraction of the last step's kappa: the full
@@ -275,13 +276,18 @@ class DFSPHSolver:
             grad_sum = ti.Vector([0.0, 0.0, 0.0])
             grad_b_sum = ti.Vector([0.0, 0.0, 0.0])
             sq_sum = 0.0
+            vi = self.v[i]
+            approach = 0.0  # fastest closing speed towards a neighbour or wall, m/s
             for k in range(self.grid.fluid_nb_count[i]):
                 j = self.grid.fluid_nb[i, k]
                 d = xi - self.x[j]
-                rho += self.V0 * self.kernel_w(d.norm())
+                dist = d.norm()
+                rho += self.V0 * self.kernel_w(dist)
                 g = self.V0 * self.kernel_grad(d)
                 grad_sum += g
                 sq_sum += g.norm_sqr()
+                if ti.static(self.clamp_pressure):
+                    approach = ti.max(approach, (self.v[j] - vi).dot(d) / ti.max(dist, 1e-9))
             for k in range(self.grid.boundary_nb_count[i]):
                 j = self.grid.boundary_nb[i, k]
                 d = xi - self.bodies.x[j]
@@ -290,11 +296,23 @@ class DFSPHSolver:
                 g = vb * self.kernel_grad(d)
                 grad_sum += g
                 grad_b_sum += g
+                if ti.static(self.clamp_pressure):
+                    dist = ti.max(d.norm(), 1e-9)
+                    approach = ti.max(approach, (self.bodies.v[j] - vi).dot(d) / dist)
             if ti.static(self.has_walls):
                 rw, gw = self._walls(i, xi)
                 rho += rw
                 grad_sum += gw
                 grad_b_sum += gw
+                if ti.static(self.clamp_pressure):
+                    for b in range(self.num_walls):
+                        towards = self.wall_grad[i, b]  # f'(d) n: points into the wall
+                        size = towards.norm()
+                        if self.wall_f[i, b] > 0.0 and size > 0.0:
+                            vw = self._wall_velocity(b, xi)
+                            approach = ti.max(approach, (vi - vw).dot(towards) / size)
+            if ti.static(self.clamp_pressure):
+                self.impacting[i] = ti.select(approach > IMPACT_SPEED, 1, 0)
             self.grad_b_sum[i] = grad_b_sum
             self.density[i] = rho
             denom = grad_sum.norm_sqr() + sq_sum
@@ -429,23 +447,33 @@ class DFSPHSolver:
 
     @ti.kernel
     def _density_error_two_sided(self, dt: ti.f32):
-        """``pressure_clamp = "pressure"``: the predicted density unclamped, and kappa_i moved by
-        PRESSURE_RELAXATION (rho*_i - 1) alpha_i / dt^2 in either direction, its total kept
-        >= 0 (as IISPH clamps pressure). An iteration that pushed a pair too far apart can so
-        take the push back: an impact stops instead of rebounding. The error is the
-        complementarity residual: |rho* - 1| under pressure, the compression at zero pressure."""
+        """``pressure_clamp = "pressure"``: as ``_density_error`` for most particles, but a
+        particle closing on a neighbour or wall faster than IMPACT_SPEED (``impacting``) moves
+        its kappa by PRESSURE_RELAXATION (rho*_i - 1) alpha_i / dt^2 in either direction, its
+        total kept >= 0 (as IISPH clamps pressure). An iteration that pushed an impacting pair
+        too far apart can so take the push back: the impact stops instead of rebounding. Its
+        error is the complementarity residual: |rho* - 1| under pressure, the compression at
+        zero pressure. Elsewhere the one-sided iterations stay (the relaxed ones need 2-5x as
+        many at long steps)."""
         for i in self.x:
             rho_star = self.density[i] + dt * self.velocity_divergence(i)
-            total = self.kappa_density[i]
-            step = PRESSURE_RELAXATION * (rho_star - 1.0) * self.factor[i] / (dt * dt)
-            new_total = ti.max(total + step, 0.0)
-            err = ti.abs(rho_star - 1.0)
-            if new_total <= 0.0:
-                err = ti.max(rho_star - 1.0, 0.0)
-            self.rho_adv[i] = rho_star
-            self.err[i] = err
-            self.kappa[i] = new_total - total
-            self.kappa_density[i] = new_total
+            if self.impacting[i] != 0:
+                total = self.kappa_density[i]
+                step = PRESSURE_RELAXATION * (rho_star - 1.0) * self.factor[i] / (dt * dt)
+                new_total = ti.max(total + step, 0.0)
+                err = ti.abs(rho_star - 1.0)
+                if new_total <= 0.0:
+                    err = ti.max(rho_star - 1.0, 0.0)
+                self.rho_adv[i] = rho_star
+                self.err[i] = err
+                self.kappa[i] = new_total - total
+                self.kappa_density[i] = new_total
+            else:
+                rho_star = ti.max(rho_star, 1.0)
+                self.rho_adv[i] = rho_star
+                self.err[i] = rho_star - 1.0
+                self.kappa[i] = (rho_star - 1.0) * self.factor[i] / (dt * dt)
+                self.kappa_density[i] += self.kappa[i]
 
     @ti.kernel
     def _mean_error(self) -> ti.f32:
@@ -498,14 +526,12 @@ class DFSPHSolver:
         """[BK17] Algorithm 3, warm-started with the previous step's kappa. A kappa that
         corrected a position error over dt_prev would over-push over a shorter step, so it is
         scaled by (dt / dt_prev)^2 when the step shrinks. With ``pressure_clamp = "pressure"``
-        the iterations are two-sided (``_density_error_two_sided``) in every step where a
-        particle moves faster than QUIET_SPEED; in a quiet step nothing impacts, and the
-        one-sided iterations converge in about a third as many."""
+        the iterations of impacting particles are two-sided (``_density_error_two_sided``)."""
         prev = self._prev_dt or dt
         warm = self.warm_density * min(1.0, (dt / prev) ** 2)
         self._prev_dt = dt
         error_kernel = self._density_error
-        if self.clamp_pressure and self._fluid_vmax > QUIET_SPEED:
+        if self.clamp_pressure:
             error_kernel = self._density_error_two_sided
         return self._solve(error_kernel, self.kappa_density,
                            self.settings.density_tol, dt, warm, self.settings.min_iterations)
@@ -540,7 +566,6 @@ class DFSPHSolver:
         """dt = cfl * 2r / max speed ([BK17] sec. 4 / eq. 22), fluid and bodies, capped."""
         s = self.settings
         vmax = float(self._max_fluid_speed())
-        self._fluid_vmax = vmax
         if self.nan_count[None] > 0 or not math.isfinite(vmax):
             raise SimulationUnstable(f"NaN velocity at t={self.time:.4f} s")
         if vmax > s.max_speed:

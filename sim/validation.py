@@ -228,15 +228,53 @@ class HydrostaticResult:
     mean_density_error: float
     size: tuple
     readouts: list = field(default_factory=list)  # (t, x (N, 3), pressure (N,)) on the way
+    particle_radius: float = 0.005
+
+
+@dataclass
+class HydrostaticFits:
+    """Linear fits of an interior particle's pressure against its height, averaged over the
+    read-outs: ``slope`` of -dp/dy in units of rho g; ``weight_ratio``, the slope against that
+    of the weight of the particles above per floor area (the sharper check: the settled fluid
+    packs ~2 % more particles per volume than 1 / (2r)^3); ``surface_offset``, m, the largest
+    gap between a fit's p = 0 height and the water's top."""
+
+    slope: float
+    weight_ratio: float
+    surface_offset: float
+
+
+def hydrostatic_fits(res: HydrostaticResult, rest_density: float = 1000.0,
+                     gravity: float = 9.81) -> HydrostaticFits:
+    """Fit every read-out of ``res`` (and its final state) over the particles at least 3 r
+    from the floor and side walls and 4 r below the top."""
+    r = res.particle_radius
+    sx, _, sz = res.size
+    slopes, weight_ratios, surfaces = [], [], []
+    for _, x, pressure in [*res.readouts, (None, res.x, res.pressure)]:
+        h = x[:, 1]
+        interior = ((h > 3 * r) & (h < h.max() - 4 * r) & (x[:, 0] > 3 * r)
+                    & (x[:, 0] < sx - 3 * r) & (x[:, 2] > 3 * r) & (x[:, 2] < sz - 3 * r))
+        y, p = h[interior], pressure[interior]
+        slope, intercept = np.polyfit(y, p, 1)
+        slopes.append(-slope / (rest_density * gravity))
+        surfaces.append(abs(intercept / -slope - (h.max() + r)))
+        above = len(h) - np.searchsorted(np.sort(h), y, side="right")
+        weight = rest_density * (2 * r) ** 3 * gravity * above / (sx * sz)
+        weight_ratios.append(slope / np.polyfit(y, weight, 1)[0])
+    return HydrostaticFits(float(np.mean(slopes)), float(np.mean(weight_ratios)),
+                           float(np.max(surfaces)))
 
 
 def hydrostatic_tank(particle_radius: float = 0.005, counts=(10, 20, 10), t_end: float = 1.5,
                      arch: str = "auto", settings: SolverSettings | None = None,
                      rest_density: float = 1000.0,
-                     readout_times: tuple = ()) -> HydrostaticResult:
+                     readout_times: tuple = (), jitter: float = 0.0,
+                     seed: int = 0) -> HydrostaticResult:
     """A column of water that fills a tank's floor, left to come to rest; positions and
     pressures are also read out at ``readout_times`` (s; the residual slosh makes any one
-    read-out's pressure fit wander by a few per cent)."""
+    read-out's pressure fit wander by a few per cent). ``jitter`` (m) moves each starting
+    particle by a seeded uniform offset of at most that much: another arrangement at rest."""
     from pourbench.sim.backend import init_taichi
     from pourbench.sim.solver import DFSPHSolver
 
@@ -246,6 +284,8 @@ def hydrostatic_tank(particle_radius: float = 0.005, counts=(10, 20, 10), t_end:
     size = (counts[0] * 2 * r, counts[1] * 2 * r, counts[2] * 2 * r)
     fluid, bodies, lo, hi = _tank(size, r, settings, (0.0, 0.0, 0.0), counts,
                                   top=size[1] * 1.5)
+    if jitter > 0.0:
+        fluid = fluid + np.random.default_rng(seed).uniform(-jitter, jitter, fluid.shape)
     solver = DFSPHSolver(fluid, r, bodies, lo, hi, settings)
     solver.relax()
     speeds, readouts = [], []
@@ -263,7 +303,7 @@ def hydrostatic_tank(particle_radius: float = 0.005, counts=(10, 20, 10), t_end:
         y=x[:, 1], x=x, pressure=solver.pressures(rest_density),
         speed=np.linalg.norm(solver.velocities(), axis=1), water_height=size[1],
         max_speed_history=np.array(speeds), mean_density_error=err, size=size,
-        readouts=readouts,
+        readouts=readouts, particle_radius=r,
     )
 
 

@@ -8,10 +8,12 @@ import pytest
 from pourbench.sim.scenario import SolverSettings
 from pourbench.sim.validation import (
     MARTIN_MOYCE_A,
+    HydrostaticResult,
     dam_break,
     free_fall,
     front_rms_difference,
     front_rms_error,
+    hydrostatic_fits,
     hydrostatic_tank,
     read_reference,
 )
@@ -48,43 +50,62 @@ def test_coarse_dam_break_follows_martin_moyce():
     assert res.stats["wall_corrections"] == 0
 
 
-@pytest.mark.parametrize(("max_dt", "clamp"),
-                         [(0.005, "density"), (0.002, "density"),
-                          pytest.param(0.002, "pressure", marks=pytest.mark.slow)])
-def test_hydrostatic_tank_pressure_and_rest(max_dt, clamp):
+@pytest.mark.parametrize("max_dt", [0.005, 0.002])
+def test_hydrostatic_tank_pressure_and_rest(max_dt):
     """At rest, dp/dy = -rho g within 5 % at two time-step caps. One step's stiffness is not
     the pressure (at max_dt = 2 ms its slope is 1.19 rho g, 0.62-1.66 from step to step); the
     solver's read-out averages it over ~0.1 s. The residual slosh still moves one read-out's
     fit by a few per cent (weight ratio 1.010-1.026 at 5 ms over t = 0.6-1.5 s), so the fits
     of five read-outs 0.1 s apart are averaged (measured: slope 1.026 / 1.040 rho g, weight
-    ratio 1.007 / 1.018 at 5 / 2 ms; with the two-sided iterations of pressure_clamp =
-    "pressure" 1.032 and 1.011 at 2 ms)."""
+    ratio 1.007 / 1.018 at 5 / 2 ms). Both depend on how the particles happen to settle: a
+    jitter of 1e-7 m (2e-5 r) of the starting lattice gives slopes 1.026-1.037 / 1.022-1.052
+    and weight ratios 1.005-1.015 / 1.000-1.032 (four seeds), so at 2 ms a change that only
+    rounds differently can move this test across its 2.5 % bound (README, hydrostatic row)."""
     r = 0.005
     res = hydrostatic_tank(particle_radius=r, counts=(8, 16, 8), t_end=1.0, arch="cpu",
-                           settings=SolverSettings(max_dt=max_dt, pressure_clamp=clamp),
+                           settings=SolverSettings(max_dt=max_dt),
                            readout_times=(0.6, 0.7, 0.8, 0.9))
     assert res.speed.mean() < 0.02 and res.speed.max() < 0.1, "the water must come to rest"
     assert res.max_speed_history[-1] < res.max_speed_history[:20].max()
-    (sx, _, sz) = res.size
-    slopes, surfaces, weight_ratios = [], [], []
-    for _, x, pressure in [*res.readouts, (1.0, res.x, res.pressure)]:
-        h = x[:, 1]
-        interior = ((h > 3 * r) & (h < h.max() - 4 * r) & (x[:, 0] > 3 * r)
-                    & (x[:, 0] < sx - 3 * r) & (x[:, 2] > 3 * r) & (x[:, 2] < sz - 3 * r))
-        y, p = h[interior], pressure[interior]
-        slope, intercept = np.polyfit(y, p, 1)
-        slopes.append(-slope)
-        surfaces.append(intercept / -slope - (h.max() + r))  # fitted p = 0 vs the top
-        # the pressure carries the weight of the water above: m g (particles above) / floor
-        # area (the settled fluid packs ~2 % more particles per volume than 1 / (2r)^3, so
-        # this is the sharper check)
-        above = len(h) - np.searchsorted(np.sort(h), y, side="right")
-        weight = 1000 * (2 * r) ** 3 * G * above / (sx * sz)
-        weight_ratios.append(slope / np.polyfit(y, weight, 1)[0])
-    assert np.mean(slopes) == pytest.approx(1000 * G, rel=0.05), "dp/dy must be -rho g"
-    assert np.abs(surfaces).max() < 2 * r
-    assert np.mean(weight_ratios) == pytest.approx(1.0, rel=0.025)
+    fits = hydrostatic_fits(res)
+    assert fits.slope == pytest.approx(1.0, rel=0.05), "dp/dy must be -rho g"
+    assert fits.surface_offset < 2 * r
+    assert fits.weight_ratio == pytest.approx(1.0, rel=0.025)
     assert res.mean_density_error <= SolverSettings().density_tol + 1e-9
+
+
+def _exact_column(slope: float) -> HydrostaticResult:
+    """A perfect lattice (8 x 16 x 8, r = 5 mm) whose pressure rises by ``slope`` rho g with
+    depth below the water's top (top particle's centre + r)."""
+    r, n = 0.005, (8, 16, 8)
+    axes = [(np.arange(k) + 0.5) * 2 * r for k in n]
+    x = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 3)
+    top = x[:, 1].max() + r
+    pressure = slope * 1000 * G * (top - x[:, 1])
+    return HydrostaticResult(y=x[:, 1], x=x, pressure=pressure, speed=np.zeros(len(x)),
+                             water_height=top, max_speed_history=np.zeros(1),
+                             mean_density_error=0.0, size=tuple(k * 2 * r for k in n),
+                             particle_radius=r)
+
+
+@pytest.mark.parametrize("slope", [1.0, 1.02])
+def test_hydrostatic_fits_on_an_exact_column(slope):
+    """On a lattice each particle carries (2r)^3 of water, so the weight of the layers above
+    grows by exactly rho g per metre: both ratios equal the pressure's slope, and the fitted
+    p = 0 lies on the top."""
+    fits = hydrostatic_fits(_exact_column(slope))
+    assert fits.slope == pytest.approx(slope, rel=1e-9)
+    assert fits.weight_ratio == pytest.approx(slope, rel=1e-9)
+    assert fits.surface_offset == pytest.approx(0.0, abs=1e-9)
+
+
+def test_hydrostatic_spread_refuses_bad_arguments(capsys):
+    from pourbench.benchmark.perf.hydrostatic_spread import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--seeds", "-1"])
+    assert exc.value.code == 2
+    assert "--seeds must be >= 0" in capsys.readouterr().err
 
 
 def test_same_seed_same_positions_bitwise_on_cpu():
