@@ -25,8 +25,9 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# two workers: most of a solver test is Taichi compiling its kernels, one core at a time
 test: lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache .ruff_cache

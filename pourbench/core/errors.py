@@ -39,12 +39,11 @@ def describe_validation_error(
     more = f" (and {extra} more problem{'s' * (extra > 1)})" if extra else ""
     if err["type"] == "extra_forbidden":
         allowed = _allowed_keys(model, err["loc"][:-1]) if model else []
-        hint = ""
         close = difflib.get_close_matches(str(err["loc"][-1]), allowed, n=1)
-        if close:
-            hint = f"; did you mean '{close[0]}'?"
+        if close:  # the likely fix alone: a list of every key would bury it (and the line)
+            return f"unknown key '{key}'; did you mean '{close[0]}'?{more}"
         allowed_s = f" (allowed: {', '.join(allowed)})" if allowed else ""
-        return f"unknown key '{key}'{hint}{allowed_s}{more}"
+        return f"unknown key '{key}'{allowed_s}{more}"
     if err["type"] == "missing":
         return f"missing key '{key}'{more}"
     got = err.get("input")
