@@ -340,7 +340,7 @@ def write_results(results: Results, out_dir: str | os.PathLike) -> dict[str, Pat
         plot_volume_curves(
             results.series or [],
             paths[figure],
-            title=f"{label}: water in the target container (solid true, dashed predicted)",
+            title=f"{label}: water in the target container\n(solid true, dashed predicted)",
             fps=results.fps,
         )
     doc = results.to_json()
