@@ -291,14 +291,14 @@ class DFSPHSolver:
             for k in range(self.grid.boundary_nb_count[i]):
                 j = self.grid.boundary_nb[i, k]
                 d = xi - self.bodies.x[j]
+                dist = d.norm()
                 vb = self.bodies.volume[j]
-                rho += vb * self.kernel_w(d.norm())
+                rho += vb * self.kernel_w(dist)
                 g = vb * self.kernel_grad(d)
                 grad_sum += g
                 grad_b_sum += g
                 if ti.static(self.clamp_pressure):
-                    dist = ti.max(d.norm(), 1e-9)
-                    approach = ti.max(approach, (self.bodies.v[j] - vi).dot(d) / dist)
+                    approach = ti.max(approach, (self.bodies.v[j] - vi).dot(d) / ti.max(dist, 1e-9))
             if ti.static(self.has_walls):
                 rw, gw = self._walls(i, xi)
                 rho += rw
@@ -435,15 +435,20 @@ class DFSPHSolver:
             self.kappa[i] = div * self.factor[i] / dt
             self.kappa_divergence[i] += self.kappa[i]
 
+    @ti.func
+    def _one_sided_update(self, i, rho_star, dt):
+        """Predicted density clamped >= 1 and kappa_i = (rho*_i - 1) alpha_i / dt^2 added."""
+        rho_star = ti.max(rho_star, 1.0)
+        self.rho_adv[i] = rho_star
+        self.err[i] = rho_star - 1.0
+        self.kappa[i] = (rho_star - 1.0) * self.factor[i] / (dt * dt)
+        self.kappa_density[i] += self.kappa[i]
+
     @ti.kernel
     def _density_error(self, dt: ti.f32):
         """Predicted density (clamped >= 1) and kappa_i = (rho*_i - 1) alpha_i / dt^2."""
         for i in self.x:
-            rho_star = ti.max(self.density[i] + dt * self.velocity_divergence(i), 1.0)
-            self.rho_adv[i] = rho_star
-            self.err[i] = rho_star - 1.0
-            self.kappa[i] = (rho_star - 1.0) * self.factor[i] / (dt * dt)
-            self.kappa_density[i] += self.kappa[i]
+            self._one_sided_update(i, self.density[i] + dt * self.velocity_divergence(i), dt)
 
     @ti.kernel
     def _density_error_two_sided(self, dt: ti.f32):
@@ -469,11 +474,7 @@ class DFSPHSolver:
                 self.kappa[i] = new_total - total
                 self.kappa_density[i] = new_total
             else:
-                rho_star = ti.max(rho_star, 1.0)
-                self.rho_adv[i] = rho_star
-                self.err[i] = rho_star - 1.0
-                self.kappa[i] = (rho_star - 1.0) * self.factor[i] / (dt * dt)
-                self.kappa_density[i] += self.kappa[i]
+                self._one_sided_update(i, rho_star, dt)
 
     @ti.kernel
     def _mean_error(self) -> ti.f32:
