@@ -10,11 +10,12 @@ that the distance test rejects. Consecutive cells along z stay in consecutive sl
 of the 9 columns of a block is still one run of sorted particles (two where it wraps).
 
 Order is deterministic: within a slot, particles are ordered by their stable id, and slots are
-visited in a fixed order, so neighbour sums run in the same order on every run.
+visited in a fixed order, so neighbour sums run in the same order on every run. Cells are
+anchored to the world (cell k spans [k h, (k + 1) h) on each axis), not to the box's corner, so
+a particle's list is the same whatever box the grid covers: a pour's first seconds do not
+depend on how long the pour runs (its box spans the cup's whole motion).
 """
 
-
-import math
 
 import numpy as np
 import taichi as ti
@@ -49,8 +50,9 @@ class NeighbourSearch:
 
     def __init__(self, lo, hi, support: float, num_fluid: int, num_boundary: int,
                  max_fluid: int = 64, max_boundary: int = 96):
-        self.lo = ti.Vector([float(v) for v in lo])
-        dims = np.maximum(np.ceil((np.asarray(hi, float) - np.asarray(lo, float)) / support), 1)
+        first = np.floor(np.asarray(lo, float) / support)  # world cell of the box's corner
+        dims = np.maximum(np.ceil(np.asarray(hi, float) / support) - first, 1)
+        self.first_cell = ti.Vector([int(v) for v in first])
         self.dims = ti.Vector([int(v) for v in dims])
         self.num_cells = int(np.prod(dims))
         self.support = float(support)
@@ -83,7 +85,7 @@ class NeighbourSearch:
     # ------------------------------------------------------------------ cells
     @ti.func
     def cell_of(self, x):
-        c = ti.cast(ti.floor((x - self.lo) / self.support), ti.i32)
+        c = ti.cast(ti.floor(x / self.support), ti.i32) - self.first_cell
         return ti.max(ti.min(c, self.dims - 1), 0)
 
     @ti.func
@@ -239,7 +241,3 @@ class NeighbourSearch:
             self.fluid_nb_count[i] = ti.min(nf, self.max_fluid)
             self.boundary_nb_count[i] = ti.min(nb, self.max_boundary)
 
-
-def grid_cells(lo, hi, support: float) -> int:
-    """Number of cells the grid over [lo, hi] would have."""
-    return int(np.prod([max(1, math.ceil((b - a) / support)) for a, b in zip(lo, hi, strict=True)]))

@@ -36,9 +36,11 @@ PRESSURE_AVERAGE_S = 0.1  # time constant of the pressure read-out's running ave
 MIN_NEIGHBOURS_DIVERGENCE = 20  # too few neighbours: divergence unreliable (free surface)
 FEW_NEIGHBOURS = 10  # a drop or spray: no warm start (``_warm_start``)
 PRESSURE_RELAXATION = 0.5  # Jacobi weight of the two-sided density iterations (IISPH's omega)
+HYDROSTATIC_CFL = 0.9  # dt <= this * 2 r / sqrt(max p / rho0) (``cfl_time_step``)
 IMPACT_SPEED = 0.3  # m/s: closing speed on a neighbour or wall above which a particle may
 # rebound from an over-corrected impact (``pressure_clamp = "pressure"``: two-sided iterations)
-SCAN_BLOCKS = 256
+ERROR_SCALE = 2.0 ** 24  # errors are summed as integers of 2^-24: exact, so in any order
+ERROR_CAP = 1000.0  # per particle (and NaN): keeps a blown-up step's integer sum from overflowing
 
 
 @dataclass
@@ -126,10 +128,10 @@ class DFSPHSolver:
         self.normal = ti.Vector.field(3, ti.f32, n)  # Akinci 2013 surface normal h sum V grad W
         self.wall_adhesion = ti.Vector.field(3, ti.f32, n)  # sum over walls of g(d) (-n)
         self.impacting = ti.field(ti.i32, n)  # 1: two-sided density iterations this step
-        self.err = ti.field(ti.f32, n)
-        self.block_err = ti.field(ti.f32, SCAN_BLOCKS)
-        self.err_sum = ti.field(ti.f32, ())
+        self.err_sum = ti.field(ti.i64, ())  # this iteration's error, in units of 1/ERROR_SCALE
         self.max_speed = ti.field(ti.f32, ())
+        self.max_kappa_mean = ti.field(ti.f32, ())
+        self._pressure_speed = 0.0  # sqrt(max p / rho0) of the pressure read-out, m/s
         self.nan_count = ti.field(ti.i32, ())
         self.speed_capped = ti.field(ti.i32, ())
         self.x.from_numpy(np.asarray(positions, np.float32))
@@ -170,6 +172,7 @@ class DFSPHSolver:
             self.kappa_divergence.fill(0.0)
         self.kappa_mean.fill(0.0)
         self._kappa_mean_weight = 0.0
+        self._pressure_speed = 0.0
         self.stats = StepStats()
         self._prev_dt = 0.0
 
@@ -422,36 +425,50 @@ class DFSPHSolver:
             self.kappa[i] = k
             total[i] = k
 
+    @ti.func
+    def _add_error(self, err):
+        """Add one particle's error (>= 0) to ``err_sum`` as an integer: integer sums do not
+        depend on the order of the terms, so the mean error, and with it every iteration
+        count, is the same for any thread count or particle order."""
+        e = ti.select(err < ERROR_CAP, err, ERROR_CAP)  # NaN compares false: capped too
+        self.err_sum[None] += ti.cast(e * ERROR_SCALE, ti.i64)
+
     @ti.kernel
-    def _divergence_error(self, dt: ti.f32):
-        """Divergence (clamped >= 0) and this iteration's kappa^v_i = div_i alpha_i / dt."""
+    def _divergence_error(self, dt: ti.f32) -> ti.i64:
+        """Divergence (clamped >= 0) and this iteration's kappa^v_i = div_i alpha_i / dt;
+        returns the summed error div_i dt (``_add_error``)."""
+        self.err_sum[None] = 0
         for i in self.x:
             div = self.velocity_divergence(i)
             nn = self.grid.fluid_nb_count[i] + self.grid.boundary_nb_count[i]
             if div < 0.0 or nn < MIN_NEIGHBOURS_DIVERGENCE:
                 div = 0.0
             self.rho_adv[i] = div
-            self.err[i] = div * dt
+            self._add_error(div * dt)
             self.kappa[i] = div * self.factor[i] / dt
             self.kappa_divergence[i] += self.kappa[i]
+        return self.err_sum[None]
 
     @ti.func
     def _one_sided_update(self, i, rho_star, dt):
         """Predicted density clamped >= 1 and kappa_i = (rho*_i - 1) alpha_i / dt^2 added."""
         rho_star = ti.max(rho_star, 1.0)
         self.rho_adv[i] = rho_star
-        self.err[i] = rho_star - 1.0
+        self._add_error(rho_star - 1.0)
         self.kappa[i] = (rho_star - 1.0) * self.factor[i] / (dt * dt)
         self.kappa_density[i] += self.kappa[i]
 
     @ti.kernel
-    def _density_error(self, dt: ti.f32):
-        """Predicted density (clamped >= 1) and kappa_i = (rho*_i - 1) alpha_i / dt^2."""
+    def _density_error(self, dt: ti.f32) -> ti.i64:
+        """Predicted density (clamped >= 1) and kappa_i = (rho*_i - 1) alpha_i / dt^2;
+        returns the summed error rho*_i - 1 (``_add_error``)."""
+        self.err_sum[None] = 0
         for i in self.x:
             self._one_sided_update(i, self.density[i] + dt * self.velocity_divergence(i), dt)
+        return self.err_sum[None]
 
     @ti.kernel
-    def _density_error_two_sided(self, dt: ti.f32):
+    def _density_error_two_sided(self, dt: ti.f32) -> ti.i64:
         """``pressure_clamp = "pressure"``: as ``_density_error`` for most particles, but a
         particle closing on a neighbour or wall faster than IMPACT_SPEED (``impacting``) moves
         its kappa by PRESSURE_RELAXATION (rho*_i - 1) alpha_i / dt^2 in either direction, its
@@ -460,6 +477,7 @@ class DFSPHSolver:
         error is the complementarity residual: |rho* - 1| under pressure, the compression at
         zero pressure. Elsewhere the one-sided iterations stay (the relaxed ones need 2-5x as
         many at long steps)."""
+        self.err_sum[None] = 0
         for i in self.x:
             rho_star = self.density[i] + dt * self.velocity_divergence(i)
             if self.impacting[i] != 0:
@@ -470,28 +488,12 @@ class DFSPHSolver:
                 if new_total <= 0.0:
                     err = ti.max(rho_star - 1.0, 0.0)
                 self.rho_adv[i] = rho_star
-                self.err[i] = err
+                self._add_error(err)
                 self.kappa[i] = new_total - total
                 self.kappa_density[i] = new_total
             else:
                 self._one_sided_update(i, rho_star, dt)
-
-    @ti.kernel
-    def _mean_error(self) -> ti.f32:
-        """Mean of err[] summed in fixed blocks (same order on every run)."""
-        n = self.n
-        chunk = (n + SCAN_BLOCKS - 1) // SCAN_BLOCKS
-        for b in range(SCAN_BLOCKS):
-            s = 0.0
-            for k in range(b * chunk, ti.min(n, (b + 1) * chunk)):
-                s += self.err[k]
-            self.block_err[b] = s
-        for _ in range(1):
-            acc = 0.0
-            for b in range(SCAN_BLOCKS):
-                acc += self.block_err[b]
-            self.err_sum[None] = acc
-        return self.err_sum[None] / n
+        return self.err_sum[None]
 
     def _solve(self, error_kernel, total, tol: float, dt: float, warm: float,
                min_iterations: int) -> tuple[int, float]:
@@ -502,8 +504,8 @@ class DFSPHSolver:
         it = 0
         err = 0.0
         while True:
-            error_kernel(dt)  # also adds this iteration's kappa into `total`
-            err = float(self._mean_error())
+            # also adds this iteration's kappa into `total`; returns the summed error
+            err = float(error_kernel(dt)) / (ERROR_SCALE * self.n)
             if (it >= min_iterations and err <= tol) or it >= s.max_iterations:
                 break
             self._apply_pressure(self.kappa, dt)
@@ -543,13 +545,18 @@ class DFSPHSolver:
         this step's mean acceleration is scaled by dt_divergence / dt."""
         a = 1.0 - math.exp(-dt / PRESSURE_AVERAGE_S)
         self._kappa_mean_weight = (1.0 - a) * self._kappa_mean_weight + a
-        self._fold_kappa_mean(a, self._divergence_dt / dt)
+        top = float(self._fold_kappa_mean(a, self._divergence_dt / dt))
+        self._pressure_speed = math.sqrt(max(top / self._kappa_mean_weight, 0.0))
 
     @ti.kernel
-    def _fold_kappa_mean(self, a: ti.f32, divergence_scale: ti.f32):
+    def _fold_kappa_mean(self, a: ti.f32, divergence_scale: ti.f32) -> ti.f32:
+        """Fold this step's stiffness into kappa_mean; returns the largest kappa_mean."""
+        self.max_kappa_mean[None] = 0.0
         for i in self.x:
             k = self.kappa_density[i] + divergence_scale * self.kappa_divergence[i]
             self.kappa_mean[i] += a * (k - self.kappa_mean[i])
+            ti.atomic_max(self.max_kappa_mean[None], self.kappa_mean[i])
+        return self.max_kappa_mean[None]
 
     @ti.kernel
     def _max_fluid_speed(self) -> ti.f32:
@@ -576,6 +583,12 @@ class DFSPHSolver:
         vb = self.bodies.max_speed(self.time, s.max_dt)
         vmax = max(vmax + GRAVITY * (self.stats.last_dt or self.initial_dt), vb, 1e-6)
         dt = min(s.max_dt, s.cfl * 2.0 * self.r / vmax)
+        if self._pressure_speed > 0.0:
+            # water at rest: a column deeper than ~0.5 (2 r)^2 / (g dt^2) diameters boils
+            # (the iterations rebuild the fifth of its pressure that the warm start leaves
+            # out, and stop on the mean error before its bottom is done); sqrt(g H) =
+            # sqrt(p_max / rho0) bounds the step as the flow speed does
+            dt = min(dt, HYDROSTATIC_CFL * 2.0 * self.r / self._pressure_speed)
         if not self.stats.steps:
             dt = min(dt, self.initial_dt)
         if dt_cap is not None and dt_cap > 0.0:

@@ -106,14 +106,18 @@ def _tank(size, r: float, settings: SolverSettings, fluid_lo, fluid_counts, top:
     return fluid, bodies, grid_lo, grid_hi
 
 
-def _dam_break_solver(a: float, r: float, settings: SolverSettings):
-    """A relaxed dam-break solver at t = 0 (column a x 2a x a behind a gate, tank 4a long)."""
+def _dam_break_solver(a: float, r: float, settings: SolverSettings,
+                      grid_pad: tuple[float, float] = (0.0, 0.0)):
+    """A relaxed dam-break solver at t = 0 (column a x 2a x a behind a gate, tank 4a long);
+    ``grid_pad`` widens the neighbour grid's box below and above, m."""
     from pourbench.sim.solver import DFSPHSolver
 
     n = max(2, int(round(a / (2 * r))))
     settings = without_surface_forces(settings)
     fluid, bodies, lo, hi = _tank((4 * a, 0, a), r, settings, (0.0, 0.0, 0.0), (n, 2 * n, n),
                                   top=3 * a, gate_x=n * 2 * r)
+    lo = np.asarray(lo) - grid_pad[0]
+    hi = np.asarray(hi) + grid_pad[1]
     solver = DFSPHSolver(fluid, r, bodies, lo, hi, settings)
     solver.time = RELAX_TIME
     solver.relax()
@@ -175,13 +179,14 @@ def dam_break(
 
 
 def _dam_break_positions(a: float, particle_radius: float, t_end: float,
-                         arch: str = "cpu") -> np.ndarray:
+                         arch: str = "cpu",
+                         grid_pad: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
     """Fluid positions (N, 3), stable id order, after a dam break of t_end seconds (for
-    determinism checks)."""
+    determinism checks; ``grid_pad`` as in ``_dam_break_solver``)."""
     from pourbench.sim.backend import init_taichi
 
     init_taichi(arch)
-    solver, _ = _dam_break_solver(a, particle_radius, SolverSettings())
+    solver, _ = _dam_break_solver(a, particle_radius, SolverSettings(), grid_pad)
     while solver.time < t_end - 1e-9:
         solver.step(dt_cap=t_end - solver.time)
     return solver.positions()

@@ -54,13 +54,14 @@ def test_coarse_dam_break_follows_martin_moyce():
 def test_hydrostatic_tank_pressure_and_rest(max_dt):
     """At rest, dp/dy = -rho g within 5 % at two time-step caps. One step's stiffness is not
     the pressure (at max_dt = 2 ms its slope is 1.19 rho g, 0.62-1.66 from step to step); the
-    solver's read-out averages it over ~0.1 s. The residual slosh still moves one read-out's
-    fit by a few per cent (weight ratio 1.010-1.026 at 5 ms over t = 0.6-1.5 s), so the fits
-    of five read-outs 0.1 s apart are averaged (measured: slope 1.026 / 1.040 rho g, weight
-    ratio 1.007 / 1.018 at 5 / 2 ms). Both depend on how the particles happen to settle: a
-    jitter of 1e-7 m (2e-5 r) of the starting lattice gives slopes 1.026-1.037 / 1.022-1.052
-    and weight ratios 1.005-1.015 / 1.000-1.032 (four seeds), so at 2 ms a change that only
-    rounds differently can move this test across its 2.5 % bound (README, hydrostatic row)."""
+    solver's read-out averages it over ~0.1 s, and the fits of five read-outs 0.1 s apart are
+    averaged (the residual slosh moves one read-out's fit by a few per cent).
+
+    The weight ratio (pressure against the weight of the particles above) is held to 4 %, not
+    the issue's 2 %: it depends on how the particles happen to pack. Jittering the starting
+    lattice by 1e-7 m (2e-5 r) gives 0.994-1.026 / 1.014-1.031 at 2 / 5 ms over five
+    arrangements (means 1.012 / 1.021), and a change that only rounds differently picks
+    another arrangement. The means: ``test_hydrostatic_pressure_over_arrangements``."""
     r = 0.005
     res = hydrostatic_tank(particle_radius=r, counts=(8, 16, 8), t_end=1.0, arch="cpu",
                            settings=SolverSettings(max_dt=max_dt),
@@ -70,8 +71,23 @@ def test_hydrostatic_tank_pressure_and_rest(max_dt):
     fits = hydrostatic_fits(res)
     assert fits.slope == pytest.approx(1.0, rel=0.05), "dp/dy must be -rho g"
     assert fits.surface_offset < 2 * r
-    assert fits.weight_ratio == pytest.approx(1.0, rel=0.025)
+    assert fits.weight_ratio == pytest.approx(1.0, rel=0.04)
     assert res.mean_density_error <= SolverSettings().density_tol + 1e-9
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("max_dt", [0.005, 0.002])
+def test_hydrostatic_pressure_over_arrangements(max_dt):
+    """The pressure measured above the arrangement's noise: the tank of the test above and
+    four with the starting lattice jittered by 1e-7 m. Measured (2026-12-06): mean weight
+    ratio 1.012 at 2 ms (the issue's 2 % holds) and 1.021 at 5 ms (it does not quite); each
+    arrangement 0.994-1.031; mean slope 1.034 / 1.041 rho g. Held to 2.5 %, 4 % and 5 %."""
+    from pourbench.benchmark.perf.hydrostatic_spread import spread
+
+    out = spread(max_dt, seeds=4, jitter=1e-7)
+    assert out["weight_ratio"]["mean"] == pytest.approx(1.0, abs=0.025)
+    assert 0.96 <= out["weight_ratio"]["min"] and out["weight_ratio"]["max"] <= 1.04
+    assert out["slope"]["mean"] == pytest.approx(1.0, abs=0.05)
 
 
 def _exact_column(slope: float) -> HydrostaticResult:
@@ -109,12 +125,16 @@ def test_hydrostatic_spread_refuses_bad_arguments(capsys):
 
 
 def test_same_seed_same_positions_bitwise_on_cpu():
+    """Bitwise the same, also when the neighbour grid covers a larger box: cells are anchored
+    to the world and the solver's error sums are exact, so neither the box nor the particles'
+    order in memory (which follows the cell table) changes a result. Before both, a pour's
+    positions at t = 0.3 s moved by 2 mm when its duration (and so its box) changed."""
     a = MARTIN_MOYCE_A
     t_end = 0.4 / math.sqrt(2 * G / a)
     from pourbench.sim.validation import _dam_break_positions
 
     p1 = _dam_break_positions(a, a / 12, t_end)
-    p2 = _dam_break_positions(a, a / 12, t_end)
+    p2 = _dam_break_positions(a, a / 12, t_end, grid_pad=(0.37 * a, 1.13 * a))
     assert np.isfinite(p1).all()
     np.testing.assert_array_equal(p1, p2)
 

@@ -29,7 +29,12 @@ def _check_track(path, scenario: Scenario, result):
         # spilled water rests on the table's SPH boundary, not on a safety net
         particle_steps = stats["steps"] * h.num_particles
         assert stats["floor_corrections"] == 0
-        assert stats["domain_clamps"] <= 1e-3 * particle_steps  # bottle -> pot: 5.9e-4
+        # the bottle's jet (at the 4 m/s speed limit) flings spray past the domain's edge,
+        # 0.3 m around the containers; the 50-80 drops that land there are clamped again in
+        # every step they rest on it. Bottle -> pot, seed 3: 3.9e-4 to 1.6e-3 of
+        # particle-steps from one trajectory to another (the same pour stepped to 0.1-s
+        # windows or to frames; before and after the changes of 2026-12-06)
+        assert stats["domain_clamps"] <= 2e-3 * particle_steps
         assert stats["contact_corrections"] <= 1e-3 * particle_steps
         prev = None
         for f in range(h.num_frames):
@@ -71,6 +76,25 @@ def test_pours_over_shapes_and_seeds(tmp_path, source, target, seed):
                           "hold_s": 0.6, "max_angle_deg": 125})
     res = simulate_pour(sc, tmp_path / "sim.h5", arch="cpu", progress=False)
     _check_track(tmp_path / "sim.h5", sc, res)
+
+
+@pytest.mark.slow
+def test_a_pours_first_frames_do_not_depend_on_its_duration(tmp_path):
+    """A longer pour spans a larger box (the cup tilts further), so its neighbour grid covers
+    more cells and its particles sit in another order in memory; its first frames must still
+    be the shorter pour's, bit for bit (before: 2 mm apart at t = 0.3 s)."""
+    tracks = []
+    for duration in (0.3, 1.2):
+        sc = Scenario(particle_radius=0.0035, duration_s=duration, fps=20, seed=3,
+                      motion={"profile": "fast", "start_s": 0.1, "tilt_duration_s": 0.9,
+                              "max_angle_deg": 120})
+        simulate_pour(sc, tmp_path / f"{duration}.h5", arch="cpu", progress=False)
+        with TrackReader(tmp_path / f"{duration}.h5") as tr:
+            tracks.append([tr.positions(f) for f in range(tr.header.num_frames)])
+    short, long = tracks
+    assert len(short) == 7 and len(long) == 25
+    for f, p in enumerate(short):
+        np.testing.assert_array_equal(p, long[f], err_msg=f"frame {f}")
 
 
 def test_simulate_with_retries_halves_the_step_after_an_unstable_run(tmp_path, monkeypatch):
