@@ -571,7 +571,9 @@ class DFSPHSolver:
         return self.max_speed[None]
 
     def cfl_time_step(self, dt_cap: float | None) -> float:
-        """dt = cfl * 2r / max speed ([BK17] sec. 4 / eq. 22), fluid and bodies, capped."""
+        """dt = cfl * 2r / max speed ([BK17] sec. 4 / eq. 22), fluid and bodies, and at most
+        HYDROSTATIC_CFL * 2r / sqrt(p_max / rho0) (a pressure wave's speed in the water at
+        rest), capped."""
         s = self.settings
         vmax = float(self._max_fluid_speed())
         if self.nan_count[None] > 0 or not math.isfinite(vmax):
