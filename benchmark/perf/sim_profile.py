@@ -10,9 +10,10 @@ pour for ``--duration`` simulated seconds with the solver's stage timers on (eac
 for the device, so the split is honest but the total is a little slower than an untimed run).
 Prints, for settling and for the pour separately: steps, mean dt, solver iterations, wall
 seconds per simulated second and each stage's share; and for the pour what bounded dt (the
-fastest fluid particle, the container, the cap or the frame boundary) and how many particles
-move faster than half the fastest one. ``--recipe NAME --scenario K`` profiles scenario K of
-a dataset recipe (as ``pourbench generate`` would simulate it) instead of a scenario file;
+fastest fluid particle, the container, the pressure wave of water at rest, the cap or the frame
+boundary) and how many particles move faster than half the fastest one. ``--recipe NAME
+--scenario K`` profiles scenario K of a dataset recipe (as ``pourbench generate`` would
+simulate it) instead of a scenario file;
 ``--windows W`` also prints, for every W simulated seconds, the steps, mean dt, iterations,
 fastest particle and wall seconds per simulated second (where a long pour spends its time:
 pouring or at rest). ``--json FILE`` saves it all.
@@ -101,6 +102,7 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
     from pourbench.sim.backend import init_taichi
     from pourbench.sim.pour import SETTLE_DAMPING, build_scene, make_solver, settle
     from pourbench.sim.scenario import Scenario
+    from pourbench.sim.solver import HYDROSTATIC_CFL
 
     arch_used = init_taichi(arch, threads)
     sc = load_profile_scenario(scene_file, recipe, scenario)
@@ -142,7 +144,9 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
     r = solver.r
     s0 = _snapshot(solver)
     solver.timers = {}
-    limits = {"fluid": 0, "container": 0, "max_dt": 0, "frame": 0}  # what bounded each step
+    # what bounded each step: the fluid's or the container's speed, the pressure wave of
+    # water at rest (``HYDROSTATIC_CFL``), the cap or the frame boundary
+    limits = {"fluid": 0, "container": 0, "pressure": 0, "max_dt": 0, "frame": 0}
     fast_counts, vmaxes, dts = [], [], []
     num_frames = int(math.floor(sc.duration_s * sc.fps + 1e-9)) + 1
     windows, win_start, win_first = [], _snapshot(solver), 0
@@ -157,13 +161,17 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
             vb = solver.bodies.max_speed(solver.time - dt, s.max_dt)
             cfl_f = s.cfl * 2 * r / max(vf + 9.81 * dt, 1e-6)
             cfl_b = s.cfl * 2 * r / max(vb, 1e-6)
-            bound = min(cfl_f, cfl_b, s.max_dt)
+            cfl_p = (HYDROSTATIC_CFL * 2 * r / solver._pressure_speed
+                     if solver._pressure_speed > 0.0 else math.inf)
+            bound = min(cfl_f, cfl_b, cfl_p, s.max_dt)
             if math.ceil(dt_cap / bound - 1e-6) == 1 and dt < 0.999 * bound:
                 limits["frame"] += 1  # the last sliver before a frame
             elif bound == cfl_f:
                 limits["fluid"] += 1
             elif bound == cfl_b:
                 limits["container"] += 1
+            elif bound == cfl_p:
+                limits["pressure"] += 1
             else:
                 limits["max_dt"] += 1
             dts.append(dt)
