@@ -586,7 +586,7 @@ class DFSPHSolver:
         vmax = max(vmax + GRAVITY * (self.stats.last_dt or self.initial_dt), vb, 1e-6)
         dt = min(s.max_dt, s.cfl * 2.0 * self.r / vmax)
         if self._pressure_speed > 0.0:
-            # water at rest: a column deeper than ~0.5 (2 r)^2 / (g dt^2) diameters boils
+            # water at rest: a column deeper than ~0.5 (2 r)^2 / (g dt^2) (m) boils
             # (the iterations rebuild the fifth of its pressure that the warm start leaves
             # out, and stop on the mean error before its bottom is done); sqrt(g H) =
             # sqrt(p_max / rho0) bounds the step as the flow speed does
