@@ -185,7 +185,7 @@ def _block_onto_layer(clamp: str) -> tuple[float, float, int, int]:
 def test_two_sided_pressure_iterations_stop_an_impact_instead_of_rebounding():
     """pressure_clamp = "pressure": where water meets water faster than IMPACT_SPEED an
     iteration can take back a push, so the block stops rather than rebounds (measured, seed 0:
-    fastest upward 0.35 x the impact speed, against 0.51 x with the one-sided default, whose
+    fastest upward 0.35 x the impact speed, against 0.52 x with the one-sided default, whose
     rebound flings the drops that set a pour's time step). Only the particles of the impact
     take the two-sided iterations: none while the block falls (the layer rests, the block
     moves as one), some but not all once it lands."""
