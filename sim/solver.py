@@ -132,6 +132,8 @@ class DFSPHSolver:
         self.max_speed = ti.field(ti.f32, ())
         self.max_kappa_mean = ti.field(ti.f32, ())
         self._pressure_speed = 0.0  # sqrt(max p / rho0) of the pressure read-out, m/s
+        self.dt_bound = 0.0  # the last step's CFL bound, s, before the cap for a frame ...
+        self.dt_limited_by = ""  # ... and which bound it was (a key of cfl_time_step's bounds)
         self.nan_count = ti.field(ti.i32, ())
         self.speed_capped = ti.field(ti.i32, ())
         self.x.from_numpy(np.asarray(positions, np.float32))
@@ -583,14 +585,18 @@ class DFSPHSolver:
                 f"runaway speed {vmax:.1f} m/s > {s.max_speed} m/s at t={self.time:.4f} s"
             )
         vb = self.bodies.max_speed(self.time, s.max_dt)
-        vmax = max(vmax + GRAVITY * (self.stats.last_dt or self.initial_dt), vb, 1e-6)
-        dt = min(s.max_dt, s.cfl * 2.0 * self.r / vmax)
+        vf = vmax + GRAVITY * (self.stats.last_dt or self.initial_dt)
+        bounds = {"max_dt": s.max_dt,
+                  "fluid": s.cfl * 2.0 * self.r / max(vf, 1e-6),
+                  "container": s.cfl * 2.0 * self.r / max(vb, 1e-6)}
         if self._pressure_speed > 0.0:
             # water at rest: a column deeper than ~0.5 (2 r)^2 / (g dt^2) (m) boils
             # (the iterations rebuild the fifth of its pressure that the warm start leaves
             # out, and stop on the mean error before its bottom is done); sqrt(g H) =
             # sqrt(p_max / rho0) bounds the step as the flow speed does
-            dt = min(dt, HYDROSTATIC_CFL * 2.0 * self.r / self._pressure_speed)
+            bounds["pressure"] = HYDROSTATIC_CFL * 2.0 * self.r / self._pressure_speed
+        self.dt_limited_by = min(bounds, key=bounds.get)  # for profiling (``sim_profile``)
+        self.dt_bound = dt = bounds[self.dt_limited_by]
         if not self.stats.steps:
             dt = min(dt, self.initial_dt)
         if dt_cap is not None and dt_cap > 0.0:

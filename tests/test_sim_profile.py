@@ -24,6 +24,7 @@ def test_windows_add_up_to_the_pour(tmp_path):
         assert w["density_iterations"] >= 2 and w["divergence_iterations"] >= 2
         assert w["wall_s_per_sim_s"] == pytest.approx(w["wall_s"] / (w["t_end"] - w["t_start"]))
         assert math.isfinite(w["vmax_median"]) and w["vmax_median"] >= 0.0
+    assert sum(pour["dt_limited_by"].values()) == pour["steps"]  # each step, one bound
     iterations = sum(w["density_iterations"] * w["steps"] for w in rows) / pour["steps"]
     assert iterations == pytest.approx(pour["mean_density_iterations"])
 

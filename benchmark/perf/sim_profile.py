@@ -102,7 +102,6 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
     from pourbench.sim.backend import init_taichi
     from pourbench.sim.pour import SETTLE_DAMPING, build_scene, make_solver, settle
     from pourbench.sim.scenario import Scenario
-    from pourbench.sim.solver import HYDROSTATIC_CFL
 
     arch_used = init_taichi(arch, threads)
     sc = load_profile_scenario(scene_file, recipe, scenario)
@@ -140,12 +139,10 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
                            time.perf_counter() - t0, sc.solver.settle_s)
 
     # the pour, frame by frame
-    s = solver.settings
-    r = solver.r
     s0 = _snapshot(solver)
     solver.timers = {}
-    # what bounded each step: the fluid's or the container's speed, the pressure wave of
-    # water at rest (``HYDROSTATIC_CFL``), the cap or the frame boundary
+    # what bounded each step (the solver's ``dt_limited_by``): the fluid's or the container's
+    # speed, the pressure wave of water at rest, the cap; or the frame boundary
     limits = {"fluid": 0, "container": 0, "pressure": 0, "max_dt": 0, "frame": 0}
     fast_counts, vmaxes, dts = [], [], []
     num_frames = int(math.floor(sc.duration_s * sc.fps + 1e-9)) + 1
@@ -158,22 +155,11 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
             dt_cap = t_frame - solver.time
             dt = solver.step(dt_cap=dt_cap)
             vf = float(solver.max_speed[None])
-            vb = solver.bodies.max_speed(solver.time - dt, s.max_dt)
-            cfl_f = s.cfl * 2 * r / max(vf + 9.81 * dt, 1e-6)
-            cfl_b = s.cfl * 2 * r / max(vb, 1e-6)
-            cfl_p = (HYDROSTATIC_CFL * 2 * r / solver._pressure_speed
-                     if solver._pressure_speed > 0.0 else math.inf)
-            bound = min(cfl_f, cfl_b, cfl_p, s.max_dt)
+            bound = solver.dt_bound  # the solver's CFL bound and which one set it
             if math.ceil(dt_cap / bound - 1e-6) == 1 and dt < 0.999 * bound:
                 limits["frame"] += 1  # the last sliver before a frame
-            elif bound == cfl_f:
-                limits["fluid"] += 1
-            elif bound == cfl_b:
-                limits["container"] += 1
-            elif bound == cfl_p:
-                limits["pressure"] += 1
             else:
-                limits["max_dt"] += 1
+                limits[solver.dt_limited_by] += 1
             dts.append(dt)
             vmaxes.append(vf)
             if solver.stats.steps % 25 == 0:
