@@ -130,6 +130,7 @@ class DFSPHSolver:
         self.impacting = ti.field(ti.i32, n)  # 1: two-sided density iterations this step
         self.err_sum = ti.field(ti.i64, ())  # this iteration's error, in units of 1/ERROR_SCALE
         self.max_speed = ti.field(ti.f32, ())
+        self.max_drop_speed = ti.field(ti.f32, ())  # fastest with < FEW_NEIGHBOURS (profiling)
         self.max_kappa_mean = ti.field(ti.f32, ())
         self._pressure_speed = 0.0  # sqrt(max p / rho0) of the pressure read-out, m/s
         self.dt_bound = 0.0  # the last step's CFL bound, s, before the cap for a frame ...
@@ -562,7 +563,10 @@ class DFSPHSolver:
 
     @ti.kernel
     def _max_fluid_speed(self) -> ti.f32:
+        """Fastest fluid particle (m/s); also the fastest drop (``max_drop_speed``: fewer than
+        FEW_NEIGHBOURS fluid neighbours), so a profile can tell whether spray set the step."""
         self.max_speed[None] = 0.0
+        self.max_drop_speed[None] = 0.0
         self.nan_count[None] = 0
         for i in self.v:
             sp = self.v[i].norm()
@@ -570,6 +574,8 @@ class DFSPHSolver:
                 ti.atomic_add(self.nan_count[None], 1)
             else:
                 ti.atomic_max(self.max_speed[None], sp)
+                if self.grid.fluid_nb_count[i] < FEW_NEIGHBOURS:
+                    ti.atomic_max(self.max_drop_speed[None], sp)
         return self.max_speed[None]
 
     def cfl_time_step(self, dt_cap: float | None) -> float:

@@ -3,6 +3,7 @@ pour it ran, and it profiles a recipe's scenario as the generator would simulate
 
 import math
 
+import numpy as np
 import pytest
 
 from pourbench.benchmark.perf.sim_profile import load_profile_scenario, profile_pour
@@ -40,3 +41,35 @@ def test_a_recipe_scenario_is_the_generators():
         load_profile_scenario(None)
     with pytest.raises(PourbenchError, match="not both"):
         load_profile_scenario("x.toml", "tiny")
+
+
+@pytest.mark.parametrize("ball_speed, drop_speed", [(0.5, 1.0), (2.0, 1.0)])
+def test_the_fastest_drop_is_told_from_the_bulk(ball_speed, drop_speed):
+    """``max_drop_speed`` (what `sim_profile` reads to say whether spray set dt) is the
+    fastest particle with fewer than FEW_NEIGHBOURS fluid neighbours, not the bulk's."""
+    from pourbench.sim.backend import init_taichi
+    from pourbench.sim.bodies import KinematicBodies
+    from pourbench.sim.scenario import SolverSettings
+    from pourbench.sim.solver import DFSPHSolver
+
+    init_taichi("cpu")
+    r = 0.005
+    k = np.arange(-3, 4)
+    lattice = np.stack(np.meshgrid(k, k, k, indexing="ij"), -1).reshape(-1, 3)
+    # a ball of 81 particles 2 r apart: each has at least 11 fluid neighbours (a cube's
+    # corner would have 7, a drop by the count)
+    ball = 2 * r * lattice[(lattice ** 2).sum(1) <= 2.5 ** 2]
+    x = np.vstack([ball, [[0.3, 0.0, 0.0]]])  # the drop: 0.3 m from the ball, alone
+    v = np.zeros_like(x)
+    v[:-1, 0] = ball_speed
+    v[-1, 1] = drop_speed
+    bodies = KinematicBodies([], clamp_lo=(-1, -1, -1), clamp_hi=(1, 1, 1), floor_y=None,
+                             particle_radius=r)
+    solver = DFSPHSolver(x, r, bodies, (-0.5, -0.5, -0.5), (0.5, 0.5, 0.5),
+                         SolverSettings(speed_limit=10.0), velocities=v, gravity=0.0)
+    solver.step()
+    in_ball = solver.ids.to_numpy() < len(ball)  # the solver keeps particles sorted by cell
+    assert solver.grid.fluid_nb_count.to_numpy()[in_ball].min() >= 10  # the ball is bulk
+    assert float(solver.max_drop_speed[None]) == pytest.approx(drop_speed, rel=1e-5)
+    fastest = max(ball_speed, drop_speed)
+    assert float(solver.max_speed[None]) == pytest.approx(fastest, rel=0.05)

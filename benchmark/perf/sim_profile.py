@@ -11,7 +11,9 @@ for the device, so the split is honest but the total is a little slower than an 
 Prints, for settling and for the pour separately: steps, mean dt, solver iterations, wall
 seconds per simulated second and each stage's share; and for the pour what bounded dt (the
 fastest fluid particle, the container, the pressure wave of water at rest, the cap or the frame
-boundary) and how many particles move faster than half the fastest one. ``--recipe NAME
+boundary), in how many of the steps bounded by the fluid's speed the fastest particle was a drop
+(spray: fewer than 10 fluid neighbours), and how many particles move faster than half the
+fastest one. ``--recipe NAME
 --scenario K`` profiles scenario K of a dataset recipe (as ``pourbench generate`` would
 simulate it) instead of a scenario file;
 ``--windows W`` also prints, for every W simulated seconds, the steps, mean dt, iterations,
@@ -102,6 +104,7 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
     from pourbench.sim.backend import init_taichi
     from pourbench.sim.pour import SETTLE_DAMPING, build_scene, make_solver, settle
     from pourbench.sim.scenario import Scenario
+    from pourbench.sim.solver import FEW_NEIGHBOURS
 
     arch_used = init_taichi(arch, threads)
     sc = load_profile_scenario(scene_file, recipe, scenario)
@@ -144,6 +147,7 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
     # what bounded each step (the solver's ``dt_limited_by``): the fluid's or the container's
     # speed, the pressure wave of water at rest, the cap; or the frame boundary
     limits = {"fluid": 0, "container": 0, "pressure": 0, "max_dt": 0, "frame": 0}
+    by_drop = 0  # fluid-bound steps whose fastest particle was a drop (few fluid neighbours)
     fast_counts, vmaxes, dts = [], [], []
     num_frames = int(math.floor(sc.duration_s * sc.fps + 1e-9)) + 1
     windows, win_start, win_first = [], _snapshot(solver), 0
@@ -160,6 +164,8 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
                 limits["frame"] += 1  # the last sliver before a frame
             else:
                 limits[solver.dt_limited_by] += 1
+                if solver.dt_limited_by == "fluid":
+                    by_drop += int(float(solver.max_drop_speed[None]) >= vf)
             dts.append(dt)
             vmaxes.append(vf)
             if solver.stats.steps % 25 == 0:
@@ -180,6 +186,8 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
     fc = np.asarray(fast_counts) if fast_counts else np.zeros((1, 4))
     pour.update(
         dt_limited_by=limits,
+        fluid_bound_by_a_drop=by_drop,
+        drop_fluid_neighbours_below=FEW_NEIGHBOURS,
         dt_percentiles_ms={str(q): float(np.percentile(dts_a, q) * 1e3) for q in (5, 50, 95)},
         fluid_vmax_median=float(np.median(vmaxes)),
         particles_above_half_vmax_median=float(np.median(fc[:, 0])),
@@ -210,6 +218,8 @@ def _print(res: dict) -> None:
     p = res["pour"]
     q = ", ".join(f"p{k} {v:.3f}" for k, v in p["dt_percentiles_ms"].items())
     print(f"  dt bound by: {p['dt_limited_by']}; dt (ms) {q}")
+    print(f"  of the fluid-bound steps, {p['fluid_bound_by_a_drop']} had a drop (fewer than "
+          f"{p['drop_fluid_neighbours_below']} fluid neighbours) as the fastest particle")
     print(f"  fastest fluid particle (median over steps) {p['fluid_vmax_median']:.2f} m/s; "
           f"speed p99 {p['speed_p99_median']:.2f}, p99.9 {p['speed_p999_median']:.2f} m/s; "
           f"particles above half the fastest: {p['particles_above_half_vmax_median']:.0f}")
