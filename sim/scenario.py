@@ -158,6 +158,14 @@ class SolverSettings(_Model):
         "tolerance is met",
     )
     max_iterations: int = Field(100, ge=2, le=1000, description="pressure iterations at most")
+    drop_cfl: float = Field(
+        0.0, ge=0.0, le=1.0,
+        description="0 = off: the fastest particle bounds the step at `cfl`. Above 0, drops in "
+        "flight (fewer than 10 fluid neighbours, no wall or boundary within reach) are bounded "
+        "apart, at this many diameters a step (1.0: half the kernel's support, less than a "
+        "wall's reach), so that a few fast drops do not hold the bulk to `cfl`. At r = 0.9 mm "
+        "15 % fewer steps; at r = 3 mm a one-layer puddle tears more often (README)",
+    )
     pressure_clamp: Literal["density", "pressure"] = Field(
         "density",
         description="how the density solve stays repulsive: 'density' clamps each iteration's "

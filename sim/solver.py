@@ -34,7 +34,7 @@ GRAVITY = 9.81
 REST_DENSITY = 1000.0  # kg/m^3; densities are normalised, this scales the surface forces
 PRESSURE_AVERAGE_S = 0.1  # time constant of the pressure read-out's running average, s
 MIN_NEIGHBOURS_DIVERGENCE = 20  # too few neighbours: divergence unreliable (free surface)
-FEW_NEIGHBOURS = 10  # a drop or spray: no warm start (``_warm_start``)
+FEW_NEIGHBOURS = 10  # a drop or spray: no warm start (``_warm_start``); ``drop_cfl``
 PRESSURE_RELAXATION = 0.5  # Jacobi weight of the two-sided density iterations (IISPH's omega)
 HYDROSTATIC_CFL = 0.9  # dt <= this * 2 r / sqrt(max p / rho0) (``cfl_time_step``)
 IMPACT_SPEED = 0.3  # m/s: closing speed on a neighbour or wall above which a particle may
@@ -100,6 +100,7 @@ class DFSPHSolver:
         self.h = 4.0 * self.r
         self.V0 = (2.0 * self.r) ** 3
         self.gravity = ti.Vector([0.0, -float(gravity), 0.0])
+        self.g = abs(float(gravity))  # m/s^2: the speed a step of free fall adds (CFL)
         self.nu = float(kinematic_viscosity)
         self.bodies = bodies
         self.time = 0.0
@@ -129,8 +130,9 @@ class DFSPHSolver:
         self.wall_adhesion = ti.Vector.field(3, ti.f32, n)  # sum over walls of g(d) (-n)
         self.impacting = ti.field(ti.i32, n)  # 1: two-sided density iterations this step
         self.err_sum = ti.field(ti.i64, ())  # this iteration's error, in units of 1/ERROR_SCALE
-        self.max_speed = ti.field(ti.f32, ())
-        self.max_drop_speed = ti.field(ti.f32, ())  # fastest with < FEW_NEIGHBOURS (profiling)
+        self.max_speed = ti.field(ti.f32, ())  # fastest fluid particle, m/s
+        self.max_bulk_speed = ti.field(ti.f32, ())  # ... with FEW_NEIGHBOURS or more
+        self.max_drop_speed = ti.field(ti.f32, ())  # ... with fewer: a drop
         self.max_kappa_mean = ti.field(ti.f32, ())
         self._pressure_speed = 0.0  # sqrt(max p / rho0) of the pressure read-out, m/s
         self.dt_bound = 0.0  # the last step's CFL bound, s, before the cap for a frame ...
@@ -157,6 +159,7 @@ class DFSPHSolver:
         self.use_tension = self.gamma > 0.0 or self.beta > 0.0
         self.wall_friction = float(s.wall_friction)
         self.clamp_pressure = s.pressure_clamp == "pressure"
+        self.drop_cfl = float(s.drop_cfl)  # 0: drops bound the step as the bulk does
         self.has_walls = bodies.has_walls
         self.timers: dict | None = None  # stage -> seconds when profiling (see ``_lap``)
         self._lap_t = 0.0
@@ -563,9 +566,11 @@ class DFSPHSolver:
 
     @ti.kernel
     def _max_fluid_speed(self) -> ti.f32:
-        """Fastest fluid particle (m/s); also the fastest drop (``max_drop_speed``: fewer than
-        FEW_NEIGHBOURS fluid neighbours), so a profile can tell whether spray set the step."""
+        """Fastest fluid particle (m/s), and the fastest of the bulk and of the drops apart: each
+        sets its own CFL bound. A drop has fewer than FEW_NEIGHBOURS fluid neighbours and no
+        wall or boundary particle within reach (``drop_cfl``)."""
         self.max_speed[None] = 0.0
+        self.max_bulk_speed[None] = 0.0
         self.max_drop_speed[None] = 0.0
         self.nan_count[None] = 0
         for i in self.v:
@@ -574,14 +579,25 @@ class DFSPHSolver:
                 ti.atomic_add(self.nan_count[None], 1)
             else:
                 ti.atomic_max(self.max_speed[None], sp)
-                if self.grid.fluid_nb_count[i] < FEW_NEIGHBOURS:
+                drop = self.grid.fluid_nb_count[i] < FEW_NEIGHBOURS
+                drop = drop and self.grid.boundary_nb_count[i] == 0
+                if ti.static(self.has_walls):
+                    for b in range(self.num_walls):
+                        drop = drop and self.wall_f[i, b] <= 0.0
+                if drop:
                     ti.atomic_max(self.max_drop_speed[None], sp)
+                else:
+                    ti.atomic_max(self.max_bulk_speed[None], sp)
         return self.max_speed[None]
 
     def cfl_time_step(self, dt_cap: float | None) -> float:
-        """dt = cfl * 2r / max speed ([BK17] sec. 4 / eq. 22), fluid and bodies, and at most
+        """dt = cfl * 2r / max speed ([BK17] sec. 4 / eq. 22), fluid and bodies; with
+        ``drop_cfl`` > 0 the fluid's bound is the bulk's, and drops in flight are held to
+        drop_cfl * 2r / their fastest speed (at one diameter a step, half the kernel's support
+        and less than a wall's reach of 3.2 r, a drop has any neighbour or wall within reach a
+        step before it could touch it, and is then held as the bulk is); at most
         HYDROSTATIC_CFL * 2r / sqrt(p_max / rho0) (a pressure wave's speed in the water at
-        rest), capped."""
+        rest); capped."""
         s = self.settings
         vmax = float(self._max_fluid_speed())
         if self.nan_count[None] > 0 or not math.isfinite(vmax):
@@ -591,10 +607,15 @@ class DFSPHSolver:
                 f"runaway speed {vmax:.1f} m/s > {s.max_speed} m/s at t={self.time:.4f} s"
             )
         vb = self.bodies.max_speed(self.time, s.max_dt)
-        vf = vmax + GRAVITY * (self.stats.last_dt or self.initial_dt)
+        g_dt = self.g * (self.stats.last_dt or self.initial_dt)
         bounds = {"max_dt": s.max_dt,
-                  "fluid": s.cfl * 2.0 * self.r / max(vf, 1e-6),
+                  "fluid": s.cfl * 2.0 * self.r / max(vmax + g_dt, 1e-6),
                   "container": s.cfl * 2.0 * self.r / max(vb, 1e-6)}
+        if self.drop_cfl > 0.0:
+            v_bulk = float(self.max_bulk_speed[None]) + g_dt
+            v_drop = float(self.max_drop_speed[None]) + g_dt
+            bounds["fluid"] = s.cfl * 2.0 * self.r / max(v_bulk, 1e-6)
+            bounds["drop"] = self.drop_cfl * 2.0 * self.r / max(v_drop, 1e-6)
         if self._pressure_speed > 0.0:
             # water at rest: a column deeper than ~0.5 (2 r)^2 / (g dt^2) (m) boils
             # (the iterations rebuild the fifth of its pressure that the warm start leaves

@@ -10,10 +10,10 @@ pour for ``--duration`` simulated seconds with the solver's stage timers on (eac
 for the device, so the split is honest but the total is a little slower than an untimed run).
 Prints, for settling and for the pour separately: steps, mean dt, solver iterations, wall
 seconds per simulated second and each stage's share; and for the pour what bounded dt (the
-fastest fluid particle, the container, the pressure wave of water at rest, the cap or the frame
-boundary), in how many of the steps bounded by the fluid's speed the fastest particle was a drop
-(spray: fewer than 10 fluid neighbours), and how many particles move faster than half the
-fastest one. ``--recipe NAME
+fastest particle of the bulk, the fastest drop (fewer than 10 fluid neighbours), the container,
+the pressure wave of water at rest, the cap or the frame boundary), in how many steps a drop
+was the fastest particle, and how many particles move faster than half the fastest one.
+``--recipe NAME
 --scenario K`` profiles scenario K of a dataset recipe (as ``pourbench generate`` would
 simulate it) instead of a scenario file;
 ``--windows W`` also prints, for every W simulated seconds, the steps, mean dt, iterations,
@@ -144,10 +144,10 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
     # the pour, frame by frame
     s0 = _snapshot(solver)
     solver.timers = {}
-    # what bounded each step (the solver's ``dt_limited_by``): the fluid's or the container's
-    # speed, the pressure wave of water at rest, the cap; or the frame boundary
-    limits = {"fluid": 0, "container": 0, "pressure": 0, "max_dt": 0, "frame": 0}
-    by_drop = 0  # fluid-bound steps whose fastest particle was a drop (few fluid neighbours)
+    # what bounded each step (the solver's ``dt_limited_by``): the bulk fluid's, the drops' or
+    # the container's speed, the pressure wave of water at rest, the cap; or the frame boundary
+    limits = {"fluid": 0, "drop": 0, "container": 0, "pressure": 0, "max_dt": 0, "frame": 0}
+    drop_fastest = 0  # steps whose fastest particle was a drop (few fluid neighbours)
     fast_counts, vmaxes, dts = [], [], []
     num_frames = int(math.floor(sc.duration_s * sc.fps + 1e-9)) + 1
     windows, win_start, win_first = [], _snapshot(solver), 0
@@ -164,8 +164,7 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
                 limits["frame"] += 1  # the last sliver before a frame
             else:
                 limits[solver.dt_limited_by] += 1
-                if solver.dt_limited_by == "fluid":
-                    by_drop += int(float(solver.max_drop_speed[None]) >= vf)
+            drop_fastest += int(float(solver.max_drop_speed[None]) >= vf)
             dts.append(dt)
             vmaxes.append(vf)
             if solver.stats.steps % 25 == 0:
@@ -186,7 +185,7 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
     fc = np.asarray(fast_counts) if fast_counts else np.zeros((1, 4))
     pour.update(
         dt_limited_by=limits,
-        fluid_bound_by_a_drop=by_drop,
+        steps_a_drop_was_fastest=drop_fastest,
         drop_fluid_neighbours_below=FEW_NEIGHBOURS,
         dt_percentiles_ms={str(q): float(np.percentile(dts_a, q) * 1e3) for q in (5, 50, 95)},
         fluid_vmax_median=float(np.median(vmaxes)),
@@ -218,8 +217,8 @@ def _print(res: dict) -> None:
     p = res["pour"]
     q = ", ".join(f"p{k} {v:.3f}" for k, v in p["dt_percentiles_ms"].items())
     print(f"  dt bound by: {p['dt_limited_by']}; dt (ms) {q}")
-    print(f"  of the fluid-bound steps, {p['fluid_bound_by_a_drop']} had a drop (fewer than "
-          f"{p['drop_fluid_neighbours_below']} fluid neighbours) as the fastest particle")
+    print(f"  a drop (fewer than {p['drop_fluid_neighbours_below']} fluid neighbours) was the "
+          f"fastest particle in {p['steps_a_drop_was_fastest']} steps")
     print(f"  fastest fluid particle (median over steps) {p['fluid_vmax_median']:.2f} m/s; "
           f"speed p99 {p['speed_p99_median']:.2f}, p99.9 {p['speed_p999_median']:.2f} m/s; "
           f"particles above half the fastest: {p['particles_above_half_vmax_median']:.0f}")
