@@ -131,8 +131,8 @@ class DFSPHSolver:
         self.impacting = ti.field(ti.i32, n)  # 1: two-sided density iterations this step
         self.err_sum = ti.field(ti.i64, ())  # this iteration's error, in units of 1/ERROR_SCALE
         self.max_speed = ti.field(ti.f32, ())  # fastest fluid particle, m/s
-        self.max_bulk_speed = ti.field(ti.f32, ())  # ... with FEW_NEIGHBOURS or more
-        self.max_drop_speed = ti.field(ti.f32, ())  # ... with fewer: a drop
+        self.max_bulk_speed = ti.field(ti.f32, ())  # ... of the bulk
+        self.max_drop_speed = ti.field(ti.f32, ())  # ... of the drops in flight
         self.max_kappa_mean = ti.field(ti.f32, ())
         self._pressure_speed = 0.0  # sqrt(max p / rho0) of the pressure read-out, m/s
         self.dt_bound = 0.0  # the last step's CFL bound, s, before the cap for a frame ...
@@ -566,9 +566,10 @@ class DFSPHSolver:
 
     @ti.kernel
     def _max_fluid_speed(self) -> ti.f32:
-        """Fastest fluid particle (m/s), and the fastest of the bulk and of the drops apart: each
-        sets its own CFL bound. A drop has fewer than FEW_NEIGHBOURS fluid neighbours and no
-        wall or boundary particle within reach (``drop_cfl``)."""
+        """Fastest fluid particle (m/s); also the fastest of the bulk and of the drops in flight
+        apart (``drop_cfl`` bounds them apart; ``sim_profile`` reads them). A drop in flight has
+        fewer than FEW_NEIGHBOURS fluid neighbours and no wall or boundary particle within
+        reach."""
         self.max_speed[None] = 0.0
         self.max_bulk_speed[None] = 0.0
         self.max_drop_speed[None] = 0.0
