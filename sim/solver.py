@@ -130,9 +130,9 @@ class DFSPHSolver:
         self.wall_adhesion = ti.Vector.field(3, ti.f32, n)  # sum over walls of g(d) (-n)
         self.impacting = ti.field(ti.i32, n)  # 1: two-sided density iterations this step
         self.err_sum = ti.field(ti.i64, ())  # this iteration's error, in units of 1/ERROR_SCALE
-        self.max_speed = ti.field(ti.f32, ())  # fastest fluid particle, m/s
-        self.max_bulk_speed = ti.field(ti.f32, ())  # ... of the bulk
+        self.max_bulk_speed = ti.field(ti.f32, ())  # fastest fluid particle of the bulk, m/s
         self.max_drop_speed = ti.field(ti.f32, ())  # ... of the drops in flight
+        self.max_speed = ti.field(ti.f32, ())  # ... of all: the larger of the two
         self.max_kappa_mean = ti.field(ti.f32, ())
         self._pressure_speed = 0.0  # sqrt(max p / rho0) of the pressure read-out, m/s
         self.dt_bound = 0.0  # the last step's CFL bound, s, before the cap for a frame ...
@@ -570,7 +570,6 @@ class DFSPHSolver:
         apart (``drop_cfl`` bounds them apart; ``sim_profile`` reads them). A drop in flight has
         fewer than FEW_NEIGHBOURS fluid neighbours and no wall or boundary particle within
         reach."""
-        self.max_speed[None] = 0.0
         self.max_bulk_speed[None] = 0.0
         self.max_drop_speed[None] = 0.0
         self.nan_count[None] = 0
@@ -579,7 +578,6 @@ class DFSPHSolver:
             if not (sp == sp):  # NaN
                 ti.atomic_add(self.nan_count[None], 1)
             else:
-                ti.atomic_max(self.max_speed[None], sp)
                 drop = self.grid.fluid_nb_count[i] < FEW_NEIGHBOURS
                 drop = drop and self.grid.boundary_nb_count[i] == 0
                 if ti.static(self.has_walls):
@@ -589,6 +587,7 @@ class DFSPHSolver:
                     ti.atomic_max(self.max_drop_speed[None], sp)
                 else:
                     ti.atomic_max(self.max_bulk_speed[None], sp)
+        self.max_speed[None] = ti.max(self.max_bulk_speed[None], self.max_drop_speed[None])
         return self.max_speed[None]
 
     def cfl_time_step(self, dt_cap: float | None) -> float:
@@ -609,13 +608,12 @@ class DFSPHSolver:
             )
         vb = self.bodies.max_speed(self.time, s.max_dt)
         g_dt = self.g * (self.stats.last_dt or self.initial_dt)
+        v_fluid = float(self.max_bulk_speed[None]) if self.drop_cfl > 0.0 else vmax
         bounds = {"max_dt": s.max_dt,
-                  "fluid": s.cfl * 2.0 * self.r / max(vmax + g_dt, 1e-6),
+                  "fluid": s.cfl * 2.0 * self.r / max(v_fluid + g_dt, 1e-6),
                   "container": s.cfl * 2.0 * self.r / max(vb, 1e-6)}
         if self.drop_cfl > 0.0:
-            v_bulk = float(self.max_bulk_speed[None]) + g_dt
             v_drop = float(self.max_drop_speed[None]) + g_dt
-            bounds["fluid"] = s.cfl * 2.0 * self.r / max(v_bulk, 1e-6)
             bounds["drop"] = self.drop_cfl * 2.0 * self.r / max(v_drop, 1e-6)
         if self._pressure_speed > 0.0:
             # water at rest: a column deeper than ~0.5 (2 r)^2 / (g dt^2) (m) boils

@@ -13,12 +13,11 @@ seconds per simulated second and each stage's share; and for the pour what bound
 fastest particle of the bulk, the fastest drop (fewer than 10 fluid neighbours), the container,
 the pressure wave of water at rest, the cap or the frame boundary), in how many steps a drop
 was the fastest particle, and how many particles move faster than half the fastest one.
-``--recipe NAME
---scenario K`` profiles scenario K of a dataset recipe (as ``pourbench generate`` would
-simulate it) instead of a scenario file;
-``--windows W`` also prints, for every W simulated seconds, the steps, mean dt, iterations,
-fastest particle and wall seconds per simulated second (where a long pour spends its time:
-pouring or at rest). ``--json FILE`` saves it all.
+``--recipe NAME --scenario K`` profiles scenario K of a dataset recipe (as ``pourbench
+generate`` would simulate it) instead of a scenario file; ``--windows W`` also prints, for every
+W simulated seconds, the steps, mean dt, iterations, fastest particle and wall seconds per
+simulated second (where a long pour spends its time: pouring or at rest). ``--json FILE`` saves
+it all.
 """
 
 from __future__ import annotations
@@ -164,7 +163,8 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
                 limits["frame"] += 1  # the last sliver before a frame
             else:
                 limits[solver.dt_limited_by] += 1
-            drop_fastest += int(float(solver.max_drop_speed[None]) >= vf)
+            drop_fastest += int(float(solver.max_drop_speed[None])
+                                > float(solver.max_bulk_speed[None]))
             dts.append(dt)
             vmaxes.append(vf)
             if solver.stats.steps % 25 == 0:
