@@ -34,6 +34,8 @@ GRAVITY = 9.81
 REST_DENSITY = 1000.0  # kg/m^3; densities are normalised, this scales the surface forces
 PRESSURE_AVERAGE_S = 0.1  # time constant of the pressure read-out's running average, s
 MIN_NEIGHBOURS_DIVERGENCE = 20  # too few neighbours: divergence unreliable (free surface)
+FULL_NEIGHBOURS = 26  # neighbours of a lattice particle (spacing 2r) within the support 4r: a
+# wall given by signed distance counts as its density share f (1 on its sample layer) of them
 FEW_NEIGHBOURS = 10  # a drop or spray: no warm start (``_warm_start``); ``drop_cfl``
 PRESSURE_RELAXATION = 0.5  # Jacobi weight of the two-sided density iterations (IISPH's omega)
 HYDROSTATIC_CFL = 0.9  # dt <= this * 2 r / sqrt(max p / rho0) (``cfl_time_step``)
@@ -439,15 +441,26 @@ class DFSPHSolver:
         e = ti.select(err < ERROR_CAP, err, ERROR_CAP)  # NaN compares false: capped too
         self.err_sum[None] += ti.cast(e * ERROR_SCALE, ti.i64)
 
+    @ti.func
+    def _neighbour_count(self, i):
+        """Fluid and boundary neighbours, a wall given by signed distance counted as the share
+        of a full neighbourhood (FULL_NEIGHBOURS) that its density share f says it fills."""
+        nn = ti.cast(self.grid.fluid_nb_count[i] + self.grid.boundary_nb_count[i], ti.f32)
+        if ti.static(self.has_walls):
+            for b in range(self.num_walls):
+                nn += FULL_NEIGHBOURS * self.wall_f[i, b]
+        return nn
+
     @ti.kernel
     def _divergence_error(self, dt: ti.f32) -> ti.i64:
         """Divergence (clamped >= 0) and this iteration's kappa^v_i = div_i alpha_i / dt;
-        returns the summed error div_i dt (``_add_error``)."""
+        returns the summed error div_i dt (``_add_error``). A particle with too few neighbours
+        (walls included, ``_neighbour_count``) is at a free surface: its divergence is not
+        corrected ([BK17]; SPlisHSPlasH counts boundary particles as neighbours too)."""
         self.err_sum[None] = 0
         for i in self.x:
             div = self.velocity_divergence(i)
-            nn = self.grid.fluid_nb_count[i] + self.grid.boundary_nb_count[i]
-            if div < 0.0 or nn < MIN_NEIGHBOURS_DIVERGENCE:
+            if div < 0.0 or self._neighbour_count(i) < MIN_NEIGHBOURS_DIVERGENCE:
                 div = 0.0
             self.rho_adv[i] = div
             self._add_error(div * dt)

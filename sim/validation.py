@@ -56,7 +56,9 @@ def column_lattice(lo, counts, spacing: float) -> np.ndarray:
     return np.stack([X.ravel(), Y.ravel(), Z.ravel()], 1)
 
 
-WALL_OFFSET = 1.2  # in particle radii
+WALL_OFFSET = 1.2  # in particle radii: Akinci walls sampled this far outside the tank
+SDF_WALL_OFFSET = 0.4  # in particle radii: walls given by signed distance hold a lattice's
+# first layer 1.4 r off (``wall_profile``), so this far outside puts it r inside the tank
 RELAX_TIME = -1.0  # clock reading while the seeded fluid relaxes behind the gate
 
 
@@ -68,23 +70,59 @@ def _gate_pose(t: float) -> np.ndarray:
     return m
 
 
-def without_surface_forces(settings: SolverSettings) -> SolverSettings:
+BOUNDARIES = ("particles", "sdf")
+
+
+def validation_settings(settings: SolverSettings, boundary: str) -> SolverSettings:
     """The validation scenes (dam break, hydrostatic tank) compare against inviscid, metre-
-    scale water: surface tension, adhesion and wall drag are off there."""
+    scale water: surface tension, adhesion and wall drag are off there. Their walls are
+    ``boundary``: Akinci particles (``particles``, as SPlisHSPlasH's reference runs) or signed
+    distance (``sdf``, as in pours)."""
+    if boundary not in BOUNDARIES:
+        raise ValueError(f"boundary={boundary!r}; allowed: {', '.join(BOUNDARIES)}")
     return settings.model_copy(update={"surface_tension": 0.0, "adhesion": 0.0,
-                                       "wall_friction": 0.0})
+                                       "wall_friction": 0.0, "boundary": boundary})
 
 
 def _tank(size, r: float, settings: SolverSettings, fluid_lo, fluid_counts, top: float,
           gate_x: float | None = None):
-    from pourbench.sim.bodies import KinematicBodies, RigidBody, constant_pose
+    """Fluid lattice, bodies and grid box of an open tank [0, size_x] x [0, top] x [0, size_z]
+    (optionally with a gate at x = ``gate_x`` that lifts away at t = 0), its walls as the
+    solver's ``boundary`` setting says: signed distance (as in pours) or Akinci particles."""
+    from pourbench.sim.bodies import KinematicBodies
+
+    h = 4 * r
+    if settings.boundary == "sdf":
+        o = SDF_WALL_OFFSET * r
+        body_list = _sdf_tank_walls(size, r, top, o, gate_x)
+        table_y, floor_y = -o, -o - r
+    else:
+        o = WALL_OFFSET * r
+        body_list = _particle_tank_walls(size, r, settings, top, o, gate_x)
+        table_y, floor_y = None, 0.0
+    bodies = KinematicBodies(
+        body_list,
+        clamp_lo=(-o, -1.0, -o),
+        clamp_hi=(size[0] + o, top + 1.0, size[2] + o),
+        floor_y=floor_y,
+        particle_radius=r,
+        table_y=table_y,
+        kernel=settings.kernel,
+    )
+    fluid = column_lattice(fluid_lo, fluid_counts, 2 * r)
+    grid_lo = (-h - o, -h - o, -h - o)
+    grid_hi = (size[0] + h + o, top + h, size[2] + h + o)
+    return fluid, bodies, grid_lo, grid_hi
+
+
+def _particle_tank_walls(size, r: float, settings: SolverSettings, top: float, o: float,
+                         gate_x: float | None) -> list:
+    """Akinci boundary particles on the floor and walls, sampled ``o`` outside the tank."""
+    from pourbench.sim.bodies import RigidBody, constant_pose
     from pourbench.sim.boundary import akinci_volumes, open_box, sample_plane
 
     h = 4 * r
     spacing = settings.boundary_spacing * 2 * r
-    # Akinci walls hold fluid particles about 2 r off; sampling the walls WALL_OFFSET outside
-    # the tank puts the fluid's resting edge on the tank's geometric walls.
-    o = WALL_OFFSET * r
     walls = open_box(np.array([-o, -o, -o]), np.array([size[0] + o, top, size[2] + o]), spacing)
     vols = akinci_volumes(walls, h, settings.kernel)
     body_list = [RigidBody("tank", walls, vols, constant_pose(np.eye(4)), static=True)]
@@ -93,27 +131,54 @@ def _tank(size, r: float, settings: SolverSettings, fluid_lo, fluid_counts, top:
         gate = np.stack([np.full(len(g), gate_x + o), g[:, 0], g[:, 1]], 1)
         body_list.append(RigidBody("gate", gate, akinci_volumes(gate, h, settings.kernel),
                                    _gate_pose, static=True))
-    bodies = KinematicBodies(
-        body_list,
-        clamp_lo=(-o, -1.0, -o),
-        clamp_hi=(size[0] + o, top + 1.0, size[2] + o),
-        floor_y=0.0,
-        particle_radius=r,
-    )
-    fluid = column_lattice(fluid_lo, fluid_counts, 2 * r)
-    grid_lo = (-h - o, -h - o, -h - o)
-    grid_hi = (size[0] + h + o, top + h, size[2] + h + o)
-    return fluid, bodies, grid_lo, grid_hi
+    return body_list
+
+
+def _plane_wall(name: str, axis: int, side: int, at: float, lo, hi, r: float,
+                pose=None):
+    """A flat wall given by signed distance: the solid is where side * (x[axis] - at) < 0.
+    Its grid is a slab from 4 r inside the solid to 10 r into the fluid (the walls act within
+    3.2 r), spanning [lo, hi] on the other axes; a plane's distance is linear, so a grid of
+    pitch r interpolates it exactly."""
+    from pourbench.sim.bodies import RigidBody, constant_pose
+    from pourbench.sim.containers import SdfGrid
+
+    pitch = r
+    lo = np.asarray(lo, float).copy()
+    hi = np.asarray(hi, float).copy()
+    ends = (at - side * 4 * r, at + side * 10 * r)
+    lo[axis], hi[axis] = min(ends), max(ends)
+    axes = [lo[k] + pitch * np.arange(int(np.ceil((hi[k] - lo[k]) / pitch)) + 1) for k in range(3)]
+    grid = np.meshgrid(*axes, indexing="ij")
+    values = (side * (grid[axis] - at)).astype(np.float32)
+    sdf = SdfGrid(origin=lo, pitch=pitch, values=values)
+    return RigidBody(name, np.zeros((0, 3)), np.zeros(0), pose or constant_pose(np.eye(4)),
+                     sdf=sdf, static=True, sdf_wall=True)
+
+
+def _sdf_tank_walls(size, r: float, top: float, o: float, gate_x: float | None) -> list:
+    """The tank's four side walls (and the gate) as planes given by signed distance, ``o``
+    outside the tank; the floor is the solver's table plane. Walls meet as planes sampled
+    with Akinci particles would: each adds its own share near a corner."""
+    lo = (-o - 4 * r, -o - 4 * r, -o - 4 * r)
+    hi = (size[0] + o + 4 * r, top, size[2] + o + 4 * r)
+    walls = [_plane_wall("wall x-", 0, 1, -o, lo, hi, r),
+             _plane_wall("wall x+", 0, -1, size[0] + o, lo, hi, r),
+             _plane_wall("wall z-", 2, 1, -o, lo, hi, r),
+             _plane_wall("wall z+", 2, -1, size[2] + o, lo, hi, r)]
+    if gate_x is not None:
+        walls.append(_plane_wall("gate", 0, -1, gate_x + o, lo, hi, r, pose=_gate_pose))
+    return walls
 
 
 def _dam_break_solver(a: float, r: float, settings: SolverSettings,
-                      grid_pad: tuple[float, float] = (0.0, 0.0)):
+                      grid_pad: tuple[float, float] = (0.0, 0.0), boundary: str = "particles"):
     """A relaxed dam-break solver at t = 0 (column a x 2a x a behind a gate, tank 4a long);
     ``grid_pad`` widens the neighbour grid's box below and above, m."""
     from pourbench.sim.solver import DFSPHSolver
 
     n = max(2, int(round(a / (2 * r))))
-    settings = without_surface_forces(settings)
+    settings = validation_settings(settings, boundary)
     fluid, bodies, lo, hi = _tank((4 * a, 0, a), r, settings, (0.0, 0.0, 0.0), (n, 2 * n, n),
                                   top=3 * a, gate_x=n * 2 * r)
     lo = np.asarray(lo) - grid_pad[0]
@@ -132,6 +197,7 @@ def dam_break(
     arch: str = "auto",
     settings: SolverSettings | None = None,
     threads: int | None = None,
+    boundary: str = "particles",
 ) -> DamBreakResult:
     """Collapse of a water column a wide, 2a high, a deep in a tank 4a long (Martin & Moyce).
 
@@ -141,7 +207,10 @@ def dam_break(
             across.
         t_end: simulated time, s (default: T = 3.0).
         arch: Taichi backend (``auto``, ``cpu``, ``cuda``).
-        settings: solver settings (defaults: SolverSettings()).
+        settings: solver settings (defaults: SolverSettings()); surface forces are off and
+            the walls are ``boundary``'s, whatever ``settings.boundary`` says.
+        boundary: the tank's and gate's walls: ``particles`` (Akinci, as the peer's) or
+            ``sdf`` (signed distance, as in pours; the floor is the table plane).
     """
     from pourbench.sim.backend import init_taichi
     from pourbench.sim.solver import GRAVITY
@@ -150,7 +219,7 @@ def dam_break(
     r = float(particle_radius or a / 20)
     t_scale = math.sqrt(2 * GRAVITY / a)
     t_end = float(t_end if t_end is not None else 3.0 / t_scale)
-    solver, bodies = _dam_break_solver(a, r, settings or SolverSettings())
+    solver, bodies = _dam_break_solver(a, r, settings or SolverSettings(), boundary=boundary)
     fluid = solver.positions()
     ts, fronts = [0.0], [float(fluid[:, 0].max())]
     t0 = time.perf_counter()
@@ -275,17 +344,18 @@ def hydrostatic_tank(particle_radius: float = 0.005, counts=(10, 20, 10), t_end:
                      arch: str = "auto", settings: SolverSettings | None = None,
                      rest_density: float = 1000.0,
                      readout_times: tuple = (), jitter: float = 0.0,
-                     seed: int = 0) -> HydrostaticResult:
+                     seed: int = 0, boundary: str = "particles") -> HydrostaticResult:
     """A column of water that fills a tank's floor, left to come to rest; positions and
     pressures are also read out at ``readout_times`` (s; the residual slosh makes any one
     read-out's pressure fit wander by a few per cent). ``jitter`` (m) moves each starting
-    particle by a seeded uniform offset of at most that much: another arrangement at rest."""
+    particle by a seeded uniform offset of at most that much: another arrangement at rest.
+    ``boundary``: the tank's walls, as in :func:`dam_break`."""
     from pourbench.sim.backend import init_taichi
     from pourbench.sim.solver import DFSPHSolver
 
     init_taichi(arch)
     r = particle_radius
-    settings = without_surface_forces(settings or SolverSettings())
+    settings = validation_settings(settings or SolverSettings(), boundary)
     size = (counts[0] * 2 * r, counts[1] * 2 * r, counts[2] * 2 * r)
     fluid, bodies, lo, hi = _tank(size, r, settings, (0.0, 0.0, 0.0), counts,
                                   top=size[1] * 1.5)

@@ -49,6 +49,8 @@ logger = logging.getLogger(__name__)
 KEYS = ("sim_seconds_per_wall_second", "particle_steps_per_s", "steps", "mean_dt",
         "iterations_per_step", "rms_error", "wall_s")
 PEER_CFL_FACTOR = 0.5  # SPlisHSPlasH's default (and the README's reference runs)
+BOUNDARY_NAMES = {"particles": "Akinci 2012 particles",
+                  "sdf": "signed distance (wall_profile), floor as the table plane"}
 OUR_CFL_AS_PEER_FACTOR = 1.0  # SPlisHSPlasH: dt = factor * 0.4 * 2r / v_max; ours: 0.4 * 2r / v
 
 
@@ -79,7 +81,8 @@ def run_ours(args, t_end: float) -> tuple[dict, tuple]:
     from pourbench.sim.scenario import SolverSettings
 
     settings = SolverSettings(density_tol=args.density_tol, divergence_tol=args.divergence_tol)
-    res = dam_break(args.a, args.radius, t_end, args.arch, settings, args.threads)
+    res = dam_break(args.a, args.radius, t_end, args.arch, settings, args.threads,
+                    boundary=args.boundary)
     solve_s = res.stats["solve_seconds"]
     run = {
         "sim_seconds_per_wall_second": t_end / solve_s,
@@ -184,6 +187,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--threads", type=int, default=None, help="our CPU threads (all)")
     ap.add_argument("--peer-threads", type=int, default=None,
                     help="SPlisHSPlasH OpenMP threads (default: --threads, else all cores)")
+    ap.add_argument("--boundary", default="particles", choices=["particles", "sdf"],
+                    help="our walls: Akinci particles (as the peer's) or signed distance "
+                    "(as in pours; the peer keeps its particles)")
     ap.add_argument("--density-tol", type=float, default=0.0005)
     ap.add_argument("--divergence-tol", type=float, default=0.001)
     ap.add_argument("--repeats", type=int, default=3, help="alternating repetitions (>= 1)")
@@ -229,7 +235,8 @@ def main(argv: list[str] | None = None) -> dict:
         "scene": {"a": args.a, "radius": args.radius, "t_end": t_end, "T_end": 3.0
                   if args.t_end is None else t_end * math.sqrt(2 * 9.81 / args.a),
                   "num_particles": ours["num_particles"],
-                  "boundary": "Akinci 2012 particles (both)",
+                  "boundary": {"ours": BOUNDARY_NAMES[args.boundary],
+                               "peer": BOUNDARY_NAMES["particles"]},
                   "num_boundary_ours": ours["num_boundary"], "density_tol": args.density_tol,
                   "divergence_tol": args.divergence_tol, "threads": args.threads,
                   "peer_threads": args.peer_threads if peer is not None else None,
