@@ -68,11 +68,27 @@ def test_scene_tank_walls_sit_gap_r_from_fluid(gap):
     assert hi[2] - (A - r) == pytest.approx(gap * r)
 
 
+def test_scene_with_volume_maps_has_cells_of_4r():
+    """SPlisHSPlasH's volume maps (boundaryHandlingMethod 2) over the inverted tank box, its
+    map cells 4 r (as its own DamBreakModel scene: r = 0.025 m, 10 cells a metre)."""
+    r = A / 50
+    scene = peer.build_dambreak_scene(A, r, 0.0005, 0.001, 0.005, boundary="volume_maps")
+    assert scene["Configuration"]["boundaryHandlingMethod"] == 2
+    tank = scene["RigidBodies"][0]
+    assert tank["mapInvert"] and tank["mapThickness"] == 0.0
+    cells = np.asarray(tank["scale"]) / np.asarray(tank["mapResolution"])
+    assert np.all(cells <= 4 * r) and np.all(cells > 3.5 * r)
+    particles = peer.build_dambreak_scene(A, r, 0.0005, 0.001, 0.005)
+    assert "mapResolution" not in particles["RigidBodies"][0]
+
+
 def test_scene_rejects_bad_values():
     with pytest.raises(PourbenchError, match="positive"):
         peer.build_dambreak_scene(A, A / 50, 0.0, 0.001, 0.005)
     with pytest.raises(PourbenchError, match="wall_gap"):
         peer.build_dambreak_scene(A, A / 50, 0.0005, 0.001, 0.005, wall_gap=0.5)
+    with pytest.raises(PourbenchError, match="boundary"):
+        peer.build_dambreak_scene(A, A / 50, 0.0005, 0.001, 0.005, boundary="density_maps")
 
 
 def test_unit_box_obj_is_closed_and_faces_outward(tmp_path: Path):

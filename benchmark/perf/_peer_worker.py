@@ -62,9 +62,10 @@ def _read_back(sph: Any, base: Any) -> dict[str, Any]:
     sim = sph.Simulation.getCurrent()
     step = sim.getTimeStep()
     fluid = sim.getFluidModel(0)
-    boundary_particles = sum(
-        sim.getBoundaryModel(i).numberOfParticles() for i in range(sim.numberOfBoundaryModels())
-    )
+    models = [sim.getBoundaryModel(i) for i in range(sim.numberOfBoundaryModels())]
+    # volume maps (Bender et al. 2019) have no boundary particles
+    boundary_particles = sum(m.numberOfParticles() for m in models
+                             if hasattr(m, "numberOfParticles"))
     kernels = {
         sim.ENUM_KERNEL_CUBIC: "cubic",
         sim.ENUM_KERNEL_PRECOMPUTED_CUBIC: "precomputed cubic",

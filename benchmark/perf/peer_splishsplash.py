@@ -12,12 +12,14 @@ Scene choices (recorded in `PeerResult.settings`):
   the first centre r from x = 0, y = 0, z = 0 (so a = 2r * n_x fills [0, a] exactly when
   a / 2r is a whole number, as at r = a/10 or a/50);
 - tank: SPlisHSPlasH's Akinci 2012 boundary particles sampled on a box (regular triangle
-  sampling, deterministic). Each wall is moved out by (wall_gap - 1) * r so the nearest
-  fluid centres start wall_gap * r from it. With wall_gap = 1 (walls exactly at x, y,
-  z = 0) SPlisHSPlasH starts ~80 % over-dense at the walls and blows up within a few
-  steps; with 2 it is ~13 % over-dense at the floor edges and blows up at r = a/50 (a/20
-  survives); 3 (default) lets the column drop 2r onto the floor and stays stable. The
-  front is still measured from x = 0, the nominal back wall;
+  sampling, deterministic), or its volume maps (Bender et al. 2019; ``boundary =
+  "volume_maps"``, cells of 4 r as in SPlisHSPlasH's own DamBreakModel scene). Each wall is
+  moved out by (wall_gap - 1) * r so the nearest fluid centres start wall_gap * r from it.
+  With wall_gap = 1 (walls exactly at x, y, z = 0) SPlisHSPlasH (particles) starts ~80 %
+  over-dense at the walls and blows up within a few steps; with 2 it is ~13 % over-dense at
+  the floor edges and blows up at r = a/50 (a/20 survives); 3 (default) lets the column drop
+  2r onto the floor and stays stable. The front is still measured from x = 0, the nominal
+  back wall;
 - DFSPH (method 4), SPlisHSPlasH's precomputed cubic-spline kernel (support 4r), CFL
   adaptive step (standard method) capped at max_dt, no viscosity by default, no surface
   tension, no XSPH.
@@ -53,6 +55,10 @@ WORKER_MODULE = "pourbench.benchmark.perf._peer_worker"
 
 # A unit cube centred at the origin (8 corners, 12 outward-facing triangles), scaled and
 # translated into the tank by the scene.
+PEER_BOUNDARIES = {"particles": 0, "volume_maps": 2}  # SPlisHSPlasH's boundaryHandlingMethod
+BOUNDARY_NAMES = {"particles": "Akinci2012, regular triangle sampling",
+                  "volume_maps": "Bender2019 volume maps, cells of 4 r"}
+VOLUME_MAP_CELL = 4.0  # in r: SPlisHSPlasH's DamBreakModel scene (r = 0.025, 10 cells a metre)
 _UNIT_BOX_VERTICES = [(x, y, z) for x in (-0.5, 0.5) for y in (-0.5, 0.5) for z in (-0.5, 0.5)]
 _UNIT_BOX_FACES = [  # 1-based vertex indices, counter-clockwise seen from outside
     (1, 2, 4), (1, 4, 3),  # x = -0.5
@@ -151,6 +157,7 @@ def build_dambreak_scene(
     wall_gap: float = 3.0,
     tank_height: float = 3.0,
     box_file: str = "tank_box.obj",
+    boundary: str = "particles",
 ) -> dict[str, Any]:
     """The SPlisHSPlasH scene (JSON-ready dict) of the square-column dam break.
 
@@ -167,6 +174,7 @@ def build_dambreak_scene(
             exactly at x = 0, y = 0, z = 0; see the module docstring for why 3).
         tank_height: tank height in a, measured from y = 0.
         box_file: tank mesh path relative to the scene file (a unit box).
+        boundary: the tank's walls, ``particles`` (Akinci 2012) or ``volume_maps``.
     """
     r = particle_radius
     if not (r > 0 and a > 0 and max_dt > 0 and density_tol > 0 and divergence_tol > 0):
@@ -176,6 +184,8 @@ def build_dambreak_scene(
         )
     if wall_gap < 1.0:
         raise PourbenchError(f"wall_gap must be >= 1 (in r), got {wall_gap}")
+    if boundary not in PEER_BOUNDARIES:
+        raise PourbenchError(f"boundary={boundary!r}; allowed: {', '.join(PEER_BOUNDARIES)}")
     nx, ny, nz = lattice_counts(a, r)
     shift = (wall_gap - 1.0) * r  # how far each wall moves out of the nominal tank
     lo = np.array([-shift, -shift, -shift])
@@ -205,11 +215,25 @@ def build_dambreak_scene(
         "maxErrorV": 100.0 * divergence_tol,
         "enableDivergenceSolver": True,
     }
+    tank: dict[str, Any] = {
+        "geometryFile": box_file,
+        "translation": ((lo + hi) / 2.0).tolist(),
+        "scale": (hi - lo).tolist(),
+        "rotationAxis": [1.0, 0.0, 0.0],
+        "rotationAngle": 0.0,
+        "isDynamic": False,
+        "isWall": True,
+        "samplingMode": 1,  # regular triangle sampling: deterministic
+        "mapInvert": True,
+    }
+    if boundary == "volume_maps":
+        tank["mapThickness"] = 0.0
+        tank["mapResolution"] = [int(math.ceil(v / (VOLUME_MAP_CELL * r))) for v in hi - lo]
     return {
         "Configuration": {
             "particleRadius": r,
             "simulationMethod": 4,  # DFSPH
-            "boundaryHandlingMethod": 0,  # Akinci 2012
+            "boundaryHandlingMethod": PEER_BOUNDARIES[boundary],
             "gravitation": [0.0, -GRAVITY, 0.0],
             "timeStepSize": max_dt,
             "cflMethod": 1,
@@ -220,19 +244,7 @@ def build_dambreak_scene(
             "DFSPH": dict(dfsph),
         },
         "Materials": [material],
-        "RigidBodies": [
-            {
-                "geometryFile": box_file,
-                "translation": ((lo + hi) / 2.0).tolist(),
-                "scale": (hi - lo).tolist(),
-                "rotationAxis": [1.0, 0.0, 0.0],
-                "rotationAngle": 0.0,
-                "isDynamic": False,
-                "isWall": True,
-                "samplingMode": 1,  # regular triangle sampling: deterministic
-                "mapInvert": True,
-            }
-        ],
+        "RigidBodies": [tank],
         "FluidBlocks": [{"id": "Fluid", "denseMode": 0, "start": start, "end": end}],
     }
 
@@ -258,6 +270,7 @@ def run_peer_dambreak(
     viscosity: float = 0.0,
     wall_gap: float = 3.0,
     work_dir: str | os.PathLike | None = None,
+    boundary: str = "particles",
 ) -> PeerResult | None:
     """Run the dam break in SPlisHSPlasH's DFSPH (subprocess) and return its surge front.
 
@@ -272,6 +285,7 @@ def run_peer_dambreak(
         cfl_factor, viscosity, wall_gap: see `build_dambreak_scene`.
         work_dir: keep the scene, SPlisHSPlasH's log and the raw result here; default a
             temporary folder that is removed afterwards.
+        boundary: the tank's walls, ``particles`` (Akinci 2012) or ``volume_maps``.
 
     Returns:
         The result, or None (logged) when pysplishsplash is not installed.
@@ -290,7 +304,8 @@ def run_peer_dambreak(
             f"(got threads={threads}, t_end={t_end}, timeout_s={timeout_s})"
         )
     scene = build_dambreak_scene(
-        a, r, density_tol, divergence_tol, max_dt, cfl_factor, viscosity, wall_gap
+        a, r, density_tol, divergence_tol, max_dt, cfl_factor, viscosity, wall_gap,
+        boundary=boundary,
     )
     settings = {
         "a": a,
@@ -299,7 +314,7 @@ def run_peer_dambreak(
         "threads": threads,
         "lattice": list(lattice_counts(a, r)),
         "wall_gap_r": wall_gap,
-        "boundary": "Akinci2012, regular triangle sampling",
+        "boundary": BOUNDARY_NAMES[boundary],
         "viscosity": viscosity,
         "cfl_factor": cfl_factor,
         "max_dt": max_dt,
@@ -430,6 +445,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout-s", type=float, default=1800.0)
     parser.add_argument("--wall-gap", type=float, default=3.0, help="in r")
     parser.add_argument("--viscosity", type=float, default=0.0)
+    parser.add_argument("--boundary", default="particles", choices=list(PEER_BOUNDARIES))
     parser.add_argument("--reference", type=Path, default=None, help="Martin & Moyce CSV")
     parser.add_argument("--work-dir", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None, help="write the result as JSON")
@@ -446,6 +462,7 @@ def main(argv: list[str] | None = None) -> int:
         viscosity=args.viscosity,
         wall_gap=args.wall_gap,
         work_dir=args.work_dir,
+        boundary=args.boundary,
     )
     if result is None:
         print("pysplishsplash is not installed")

@@ -51,6 +51,8 @@ KEYS = ("sim_seconds_per_wall_second", "particle_steps_per_s", "steps", "mean_dt
 PEER_CFL_FACTOR = 0.5  # SPlisHSPlasH's default (and the README's reference runs)
 BOUNDARY_NAMES = {"particles": "Akinci 2012 particles",
                   "sdf": "signed distance (wall_profile), floor as the table plane"}
+PEER_BOUNDARY_NAMES = {"particles": "Akinci 2012 particles",
+                       "volume_maps": "volume maps (Bender et al. 2019)"}
 OUR_CFL_AS_PEER_FACTOR = 1.0  # SPlisHSPlasH: dt = factor * 0.4 * 2r / v_max; ours: 0.4 * 2r / v
 
 
@@ -114,7 +116,7 @@ def run_peer(peer, args, t_end: float, cfl_factor: float) -> tuple[dict, tuple]:
                                  density_tol=args.density_tol,
                                  divergence_tol=args.divergence_tol,
                                  timeout_s=args.peer_timeout, threads=args.peer_threads,
-                                 cfl_factor=cfl_factor)
+                                 cfl_factor=cfl_factor, boundary=args.peer_boundary)
     T, Z = _field(res, "T"), _field(res, "Z")
     s = _field(res, "settings")
     steps = int(_field(res, "steps"))
@@ -188,8 +190,10 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--peer-threads", type=int, default=None,
                     help="SPlisHSPlasH OpenMP threads (default: --threads, else all cores)")
     ap.add_argument("--boundary", default="particles", choices=["particles", "sdf"],
-                    help="our walls: Akinci particles (as the peer's) or signed distance "
-                    "(as in pours; the peer keeps its particles)")
+                    help="our walls: Akinci particles or signed distance (as in pours)")
+    ap.add_argument("--peer-boundary", default="particles", choices=["particles", "volume_maps"],
+                    help="SPlisHSPlasH's walls: Akinci particles or its volume maps "
+                    "(Bender et al. 2019)")
     ap.add_argument("--density-tol", type=float, default=0.0005)
     ap.add_argument("--divergence-tol", type=float, default=0.001)
     ap.add_argument("--repeats", type=int, default=3, help="alternating repetitions (>= 1)")
@@ -236,7 +240,7 @@ def main(argv: list[str] | None = None) -> dict:
                   if args.t_end is None else t_end * math.sqrt(2 * 9.81 / args.a),
                   "num_particles": ours["num_particles"],
                   "boundary": {"ours": BOUNDARY_NAMES[args.boundary],
-                               "peer": BOUNDARY_NAMES["particles"]},
+                               "peer": PEER_BOUNDARY_NAMES[args.peer_boundary]},
                   "num_boundary_ours": ours["num_boundary"], "density_tol": args.density_tol,
                   "divergence_tol": args.divergence_tol, "threads": args.threads,
                   "peer_threads": args.peer_threads if peer is not None else None,
