@@ -51,8 +51,6 @@ KEYS = ("sim_seconds_per_wall_second", "particle_steps_per_s", "steps", "mean_dt
 PEER_CFL_FACTOR = 0.5  # SPlisHSPlasH's default (and the README's reference runs)
 BOUNDARY_NAMES = {"particles": "Akinci 2012 particles",
                   "sdf": "signed distance (wall_profile), floor as the table plane"}
-PEER_BOUNDARY_NAMES = {"particles": "Akinci 2012 particles",
-                       "volume_maps": "volume maps (Bender et al. 2019)"}
 OUR_CFL_AS_PEER_FACTOR = 1.0  # SPlisHSPlasH: dt = factor * 0.4 * 2r / v_max; ours: 0.4 * 2r / v
 
 
@@ -240,7 +238,8 @@ def main(argv: list[str] | None = None) -> dict:
                   if args.t_end is None else t_end * math.sqrt(2 * 9.81 / args.a),
                   "num_particles": ours["num_particles"],
                   "boundary": {"ours": BOUNDARY_NAMES[args.boundary],
-                               "peer": PEER_BOUNDARY_NAMES[args.peer_boundary]},
+                               "peer": peer.BOUNDARY_NAMES[args.peer_boundary]
+                               if peer is not None else None},
                   "num_boundary_ours": ours["num_boundary"], "density_tol": args.density_tol,
                   "divergence_tol": args.divergence_tol, "threads": args.threads,
                   "peer_threads": args.peer_threads if peer is not None else None,
