@@ -172,7 +172,8 @@ def _revolve_mesh(profile: np.ndarray) -> trimesh.Trimesh:
     return mesh
 
 
-def _grid_axes(lo: np.ndarray, hi: np.ndarray, pitch: float) -> list[np.ndarray]:
+def grid_axes(lo: np.ndarray, hi: np.ndarray, pitch: float) -> list[np.ndarray]:
+    """Sample coordinates of a regular grid from ``lo`` covering ``hi``, one array per axis."""
     n = np.ceil((hi - lo) / pitch).astype(int) + 1
     return [lo[k] + pitch * np.arange(n[k]) for k in range(3)]
 
@@ -181,7 +182,7 @@ def _revolution_sdf(profile: np.ndarray, pitch: float, margin: float) -> SdfGrid
     ro = float(profile[:, 0].max())
     lo = np.array([-ro - margin, -margin, -ro - margin])
     hi = np.array([ro + margin, profile[:, 1].max() + margin, ro + margin])
-    ax = _grid_axes(lo, hi, pitch)
+    ax = grid_axes(lo, hi, pitch)
     # exact 2D distance on a fine (rho, y) table, then bilinear lookup at each voxel's rho
     fine = pitch / 2
     rr = np.arange(0.0, ro * math.sqrt(2) + 2 * margin + fine, fine)

@@ -141,15 +141,14 @@ def _plane_wall(name: str, axis: int, side: int, at: float, lo, hi, r: float,
     3.2 r), spanning [lo, hi] on the other axes; a plane's distance is linear, so a grid of
     pitch r interpolates it exactly."""
     from pourbench.sim.bodies import RigidBody, constant_pose
-    from pourbench.sim.containers import SdfGrid
+    from pourbench.sim.containers import SdfGrid, grid_axes
 
     pitch = r
     lo = np.asarray(lo, float).copy()
     hi = np.asarray(hi, float).copy()
     ends = (at - side * 4 * r, at + side * 10 * r)
     lo[axis], hi[axis] = min(ends), max(ends)
-    axes = [lo[k] + pitch * np.arange(int(np.ceil((hi[k] - lo[k]) / pitch)) + 1) for k in range(3)]
-    grid = np.meshgrid(*axes, indexing="ij")
+    grid = np.meshgrid(*grid_axes(lo, hi, pitch), indexing="ij")
     values = (side * (grid[axis] - at)).astype(np.float32)
     sdf = SdfGrid(origin=lo, pitch=pitch, values=values)
     return RigidBody(name, np.zeros((0, 3)), np.zeros(0), pose or constant_pose(np.eye(4)),

@@ -53,12 +53,13 @@ MARTIN_MOYCE_A = 0.05715  # m, column width of Martin & Moyce (1952)
 PEER_MODULE = "pysplishsplash"
 WORKER_MODULE = "pourbench.benchmark.perf._peer_worker"
 
-# A unit cube centred at the origin (8 corners, 12 outward-facing triangles), scaled and
-# translated into the tank by the scene.
 PEER_BOUNDARIES = {"particles": 0, "volume_maps": 2}  # SPlisHSPlasH's boundaryHandlingMethod
 BOUNDARY_NAMES = {"particles": "Akinci2012, regular triangle sampling",
                   "volume_maps": "Bender2019 volume maps, cells of 4 r"}
 VOLUME_MAP_CELL = 4.0  # in r: SPlisHSPlasH's DamBreakModel scene (r = 0.025, 10 cells a metre)
+
+# A unit cube centred at the origin (8 corners, 12 outward-facing triangles), scaled and
+# translated into the tank by the scene.
 _UNIT_BOX_VERTICES = [(x, y, z) for x in (-0.5, 0.5) for y in (-0.5, 0.5) for z in (-0.5, 0.5)]
 _UNIT_BOX_FACES = [  # 1-based vertex indices, counter-clockwise seen from outside
     (1, 2, 4), (1, 4, 3),  # x = -0.5
