@@ -33,6 +33,16 @@ def tilt_angle(motion: PourMotion, t: float) -> float:
     return amax * (up - down)
 
 
+def motion_end_s(motion: PourMotion) -> float:
+    """Time (s) from which the source stands still for good (``tilt_angle`` is constant)."""
+    d = motion.tilt_duration_s
+    if motion.profile == "steady":
+        return motion.start_s + d
+    if motion.profile == "fast":
+        return motion.start_s + d / 3.0
+    return motion.start_s + 2.0 * d + motion.hold_s
+
+
 def rotation_z(angle: float) -> np.ndarray:
     c, s = math.cos(angle), math.sin(angle)
     m = np.eye(4)

@@ -21,7 +21,8 @@ from pourbench.sim.boundary import (
 )
 from pourbench.sim.containers import ContainerGeometry, build_container, fill_lattice, sample_sdf
 from pourbench.sim.errors import SimulationUnstable
-from pourbench.sim.motion import tilting_pose, translation
+from pourbench.sim.motion import motion_end_s, tilting_pose, translation
+from pourbench.sim.rest import RestDetector
 from pourbench.sim.scenario import Scenario
 
 logger = logging.getLogger(__name__)
@@ -164,6 +165,13 @@ def make_solver(scenario: Scenario, scene: PourScene, dt_scale: float = 1.0):
                        kinematic_viscosity=scenario.liquid.kinematic_viscosity)
 
 
+def rest_detector(scenario: Scenario) -> RestDetector:
+    """The scenario's test for water at rest (``solver.rest_drift``, ``rest_window_s``)."""
+    s = scenario.solver
+    return RestDetector(s.rest_drift * scenario.particle_radius, s.rest_window_s,
+                        motion_end_s(scenario.motion))
+
+
 def settle(solver, seconds: float, damping: float = SETTLE_DAMPING) -> None:
     """Before the clock starts: remove the seeding overlap (``relax``), then let the water
     come to rest in the still containers for ``seconds``, its velocities damped at
@@ -192,6 +200,9 @@ def simulate_pour(scenario: Scenario, out_path: str | Path, *, arch: str = "auto
 
     Raises:
         SimulationUnstable: NaN, runaway speed or leakage; retry with a smaller dt_scale.
+
+    Once the water is at rest for good (``rest_detector``), the remaining frames repeat the
+    last one without stepping; ``sim_stats["rest_from_s"]`` says from when (None: never).
     """
     from pourbench.core.track import ContainerMesh, TrackHeader, TrackWriter
     from pourbench.sim.backend import init_taichi
@@ -221,11 +232,21 @@ def simulate_pour(scenario: Scenario, out_path: str | Path, *, arch: str = "auto
         bar = tqdm(total=round(scenario.duration_s, 3), unit="sim s", desc="pour", bar_format=fmt)
     steps0 = solver.stats.steps
     leaks_seen = 0
+    rest = rest_detector(scenario)
+    pos = None  # the last frame's positions: repeated once the water is at rest
     t_sim = time.perf_counter()
     try:
         with TrackWriter(out_path, num_frames=num_frames, num_particles=n) as writer:
             for f in range(num_frames):
                 t_frame = f / scenario.fps
+                P = scene.source_pose(t_frame)
+                src_poses[f] = P
+                if rest.rest_from_s is not None:  # at rest: the frame repeats
+                    volumes[f] = volumes[f - 1]
+                    writer.write_positions(f, pos)
+                    if bar is not None:
+                        bar.update(t_frame - bar.n)
+                    continue
                 while solver.time < t_frame - 1e-7:
                     before = solver.time
                     solver.step(dt_cap=t_frame - solver.time)
@@ -242,8 +263,6 @@ def simulate_pour(scenario: Scenario, out_path: str | Path, *, arch: str = "auto
                                                                    1e-9)
                         bar.set_postfix_str(f"{rate:.0f} steps/s", refresh=False)
                 pos = solver.positions()
-                P = scene.source_pose(t_frame)
-                src_poses[f] = P
                 volumes[f] = count_volumes(pos, scene, P, particle_ml)
                 inside = particles_in_walls(pos, scene, P)
                 if inside:
@@ -251,6 +270,11 @@ def simulate_pour(scenario: Scenario, out_path: str | Path, *, arch: str = "auto
                         f"{inside} particles inside a container wall at t={t_frame:.3f} s"
                     )
                 writer.write_positions(f, pos)
+                if rest.update(t_frame, pos):
+                    logger.info("water at rest from t=%.2f s: the remaining frames repeat it",
+                                t_frame)
+                    if bar is not None:
+                        bar.set_postfix_str("at rest", refresh=False)
             stats = solver.stats.as_dict(n)
             wall = time.perf_counter() - t_wall
             stats.update(solver.leak_counts())
@@ -262,6 +286,7 @@ def simulate_pour(scenario: Scenario, out_path: str | Path, *, arch: str = "auto
                 leak_corrections=stats["wall_corrections"],
                 wall_time_s=wall,
                 dt_scale=dt_scale,
+                rest_from_s=rest.rest_from_s,
             )
             header = TrackHeader(
                 fps=scenario.fps,

@@ -204,6 +204,16 @@ class SolverSettings(_Model):
     settle_s: float = Field(
         0.3, ge=0.0, le=5.0, description="settling time before the clock starts, s"
     )
+    rest_drift: float = Field(
+        0.25, ge=0.0, le=5.0,
+        description="the pour stops stepping once its water is at rest: no container moves "
+        "again and, over `rest_window_s`, 99 % of the particles moved less than this many radii "
+        "and none more than 8 times that; the remaining frames repeat that frame (sim_stats "
+        "`rest_from_s`). 0 = step to the end",
+    )
+    rest_window_s: float = Field(
+        1.0, ge=0.1, le=10.0, description="how long the water must stay within `rest_drift`, s"
+    )
     speed_limit: float = Field(
         4.0, ge=0.5, le=100.0,
         description="safety cap on particle speed, m/s (droplets flung by wall contact); counted",

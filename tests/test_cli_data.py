@@ -195,7 +195,8 @@ def _fake_simulator(monkeypatch, unstable_at=(1.0,), error=None):
             raise error
         if dt_scale in unstable_at:
             raise sim.SimulationUnstable(f"runaway speed at dt_scale {dt_scale}")
-        return SimpleNamespace(path=Path(out_path), num_particles=7, num_frames=3)
+        return SimpleNamespace(path=Path(out_path), num_particles=7, num_frames=3,
+                               stats={"rest_from_s": None})
 
     monkeypatch.setattr(sim, "simulate_pour", fake, raising=False)
     return calls

@@ -28,6 +28,23 @@ def test_windows_add_up_to_the_pour(tmp_path):
     assert sum(pour["dt_limited_by"].values()) == pour["steps"]  # each step, one bound
     iterations = sum(w["density_iterations"] * w["steps"] for w in rows) / pour["steps"]
     assert iterations == pytest.approx(pour["mean_density_iterations"])
+    assert pour["rest_from_s"] is None  # the cup tilts to the end
+
+
+def test_the_profile_stops_where_the_water_rests(tmp_path):
+    """A cup barely tipped (10 degrees in 0.05 s) holds still water: stepping stops once it
+    is at rest (`solver.rest_window_s` 0.1 s here; at t = 1.3 s), and the windows end there."""
+    scene = tmp_path / "still.toml"
+    scene.write_text('source = "cup"\nduration_s = 1.6\nparticle_radius = 0.003\nseed = 0\n'
+                     '[motion]\nprofile = "fast"\nstart_s = 0.0\ntilt_duration_s = 0.15\n'
+                     'max_angle_deg = 10\n[solver]\nrest_window_s = 0.1\n')
+    res = profile_pour(str(scene), None, arch="cpu", window=0.1)
+    pour, rows = res["pour"], res["windows"]
+    assert pour["rest_from_s"] is not None and 0.1 <= pour["rest_from_s"] < 1.6
+    assert pour["sim_seconds"] == pytest.approx(pour["rest_from_s"], abs=1e-6)
+    assert rows[-1]["t_end"] == pytest.approx(pour["rest_from_s"], abs=1e-6)
+    assert sum(w["steps"] for w in rows) == pour["steps"]
+    assert pour["wall_s_per_pour_s"] == pytest.approx(pour["wall_s"] / 1.6)
 
 
 def test_a_recipe_scenario_is_the_generators():

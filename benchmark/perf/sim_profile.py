@@ -16,8 +16,9 @@ was the fastest particle, and how many particles move faster than half the faste
 ``--recipe NAME --scenario K`` profiles scenario K of a dataset recipe (as ``pourbench
 generate`` would simulate it) instead of a scenario file; ``--windows W`` also prints, for every
 W simulated seconds, the steps, mean dt, iterations, fastest particle and wall seconds per
-simulated second (where a long pour spends its time: pouring or at rest). ``--json FILE`` saves
-it all.
+simulated second (where a long pour spends its time: pouring or at rest). As in ``pourbench
+simulate``, stepping stops once the water is at rest for good (``solver.rest_drift``; the time is
+printed); ``--no-rest`` steps to the end. ``--json FILE`` saves it all.
 """
 
 from __future__ import annotations
@@ -95,13 +96,14 @@ def _window_row(solver, start: dict, t0: float, t1: float, wall: float, vmaxes) 
 def profile_pour(scene_file: str | None, duration: float | None, threads: int | None = None,
                  arch: str = "cpu", fps: float | None = None, legacy: bool = False,
                  recipe: str | None = None, scenario: int = 0,
-                 window: float | None = None) -> dict:
+                 window: float | None = None, rest: bool = True) -> dict:
     """Profile one pour; ``legacy`` re-creates the solver before issue 12 (undamped settling,
     one cell-table slot per grid cell) for a side-by-side comparison; ``window`` (s) adds a
-    row of figures per window of simulated time (``windows``)."""
+    row of figures per window of simulated time (``windows``); ``rest`` stops stepping once
+    the water is at rest for good, as ``simulate_pour`` does."""
     import pourbench.sim.grid as grid_mod
     from pourbench.sim.backend import init_taichi
-    from pourbench.sim.pour import SETTLE_DAMPING, build_scene, make_solver, settle
+    from pourbench.sim.pour import SETTLE_DAMPING, build_scene, make_solver, rest_detector, settle
     from pourbench.sim.scenario import Scenario
     from pourbench.sim.solver import FEW_NEIGHBOURS
 
@@ -151,6 +153,8 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
     num_frames = int(math.floor(sc.duration_s * sc.fps + 1e-9)) + 1
     windows, win_start, win_first = [], _snapshot(solver), 0
     win_t, win_wall = 0.0, time.perf_counter()
+    detector = rest_detector(sc)
+    at_rest = False
     t0 = time.perf_counter()
     for f in range(num_frames):
         t_frame = f / sc.fps
@@ -172,15 +176,19 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
                 fast_counts.append([int((sp > 0.5 * sp.max()).sum()),
                                     float(np.percentile(sp, 99)), float(np.percentile(sp, 99.9)),
                                     float(sp.max())])
-        solver.positions()  # what the track writer reads back each frame
+        pos = solver.positions()  # what the track writer reads back each frame
         solver._lap("frame_readback")
-        if window and (solver.time >= win_t + window - 1e-7 or f == num_frames - 1) \
-                and solver.time > win_t:
+        at_rest = rest and detector.update(t_frame, pos)
+        if window and (solver.time >= win_t + window - 1e-7 or f == num_frames - 1
+                       or at_rest) and solver.time > win_t:
             now = time.perf_counter()
             windows.append(_window_row(solver, win_start, win_t, solver.time, now - win_wall,
                                        vmaxes[win_first:]))
             win_start, win_t, win_wall, win_first = _snapshot(solver), solver.time, now, len(vmaxes)
-    pour = _phase(solver, s0, solver.timers, time.perf_counter() - t0, sc.duration_s)
+        if at_rest:
+            break
+    wall = time.perf_counter() - t0
+    pour = _phase(solver, s0, solver.timers, wall, solver.time)
     dts_a = np.asarray(dts)
     fc = np.asarray(fast_counts) if fast_counts else np.zeros((1, 4))
     pour.update(
@@ -193,6 +201,9 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
         speed_p99_median=float(np.median(fc[:, 1])),
         speed_p999_median=float(np.median(fc[:, 2])),
         leak_counts=solver.leak_counts(),
+        rest_from_s=detector.rest_from_s,
+        duration_s=sc.duration_s,
+        wall_s_per_pour_s=wall / sc.duration_s,
     )
     out["pour"] = pour
     if window:
@@ -223,6 +234,11 @@ def _print(res: dict) -> None:
           f"speed p99 {p['speed_p99_median']:.2f}, p99.9 {p['speed_p999_median']:.2f} m/s; "
           f"particles above half the fastest: {p['particles_above_half_vmax_median']:.0f}")
     print(f"  safety nets: {p['leak_counts']}")
+    if p["rest_from_s"] is not None:
+        print(f"  water at rest from t = {p['rest_from_s']:.2f} s: the remaining "
+              f"{p['duration_s'] - p['rest_from_s']:.2f} s repeat that frame (not stepped); the "
+              f"whole {p['duration_s']:g}-s pour took {p['wall_s']:.1f} s wall = "
+              f"{p['wall_s_per_pour_s']:.0f} s per simulated s")
     if res.get("windows"):
         print("  simulated s    steps  dt ms  iterations  fastest m/s  wall s  per sim s")
         for w in res["windows"]:
@@ -245,6 +261,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--fps", type=float, default=None)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--arch", default="cpu", choices=["auto", "cpu", "cuda"])
+    ap.add_argument("--no-rest", action="store_true",
+                    help="step to the end even once the water is at rest")
     ap.add_argument("--legacy", action="store_true",
                     help="the solver as before issue 12 (undamped settling, full cell table)")
     ap.add_argument("--compare", type=int, default=0, metavar="N",
@@ -258,7 +276,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     try:
         res = profile_pour(args.scene, args.duration, args.threads, args.arch, args.fps,
-                           args.legacy, args.recipe, args.scenario, args.windows)
+                           args.legacy, args.recipe, args.scenario, args.windows,
+                           not args.no_rest)
     except PourbenchError as e:
         print(f"sim_profile: {e}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -299,6 +318,8 @@ def _compare(args) -> dict:
                         cmd += [flag, str(val)]
                 if name == "legacy":
                     cmd.append("--legacy")
+                if args.no_rest:
+                    cmd.append("--no-rest")
                 subprocess.run(cmd, check=True)
                 with open(out) as fh:
                     runs[name].append(json.load(fh))

@@ -95,7 +95,11 @@ def simulate(
     r = done.result
     retried = f", after {done.attempts} attempts (dt_scale {done.dt_scale:g})" \
         if done.attempts > 1 else ""
-    typer.echo(f"wrote {r.path}: {r.num_particles} particles, {r.num_frames} frames{retried}")
+    rest = r.stats.get("rest_from_s")
+    rested = f"; water at rest from t = {rest:.2f} s (later frames repeat it)" \
+        if rest is not None else ""
+    typer.echo(f"wrote {r.path}: {r.num_particles} particles, {r.num_frames} frames{retried}"
+               f"{rested}")
 
 
 def with_particle_radius(scenario, radius: float | None):

@@ -1,0 +1,89 @@
+"""Water at rest: the pour stops stepping once nothing moves, and says so."""
+
+import numpy as np
+import pytest
+
+from pourbench.core.track import TrackReader
+from pourbench.sim import Scenario, simulate_pour
+from pourbench.sim.motion import motion_end_s, tilt_angle
+from pourbench.sim.rest import RestDetector
+from pourbench.sim.scenario import PourMotion
+
+
+@pytest.mark.parametrize("profile, end", [("steady", 0.5 + 1.2), ("fast", 0.5 + 0.4),
+                                          ("pour_and_return", 0.5 + 1.2 + 0.4 + 1.2)])
+def test_the_source_stands_still_from_the_motions_end(profile, end):
+    m = PourMotion(profile=profile, max_angle_deg=90, start_s=0.5, tilt_duration_s=1.2, hold_s=0.4)
+    assert motion_end_s(m) == pytest.approx(end)
+    last = tilt_angle(m, end)
+    assert all(tilt_angle(m, end + dt) == last for dt in (0.0, 0.3, 7.0))
+    assert tilt_angle(m, end - 0.05) != pytest.approx(last, abs=1e-4)
+
+
+def _frames(detector, positions, fps=10.0):
+    """Feed frames at ``fps``; the time of the first frame found at rest, or None."""
+    for f, p in enumerate(positions):
+        if detector.update(f / fps, np.asarray(p, float)):
+            return detector.rest_from_s
+    return None
+
+
+def test_jitter_within_the_drift_is_rest_after_one_window():
+    rng = np.random.default_rng(0)
+    frames = [rng.uniform(-0.25, 0.25, (50, 3)) for _ in range(30)]  # apart < 0.87 < 1
+    # the first frame is the reference; 1 s later (frame 10 at 10 fps) the water is at rest
+    assert _frames(RestDetector(drift=1.0, window_s=1.0, still_from_s=0.0), frames) == 1.0
+    # while the containers still move, every frame is a new reference: the last is frame 4
+    assert _frames(RestDetector(drift=1.0, window_s=1.0, still_from_s=0.45), frames) == 1.4
+
+
+def test_creep_of_more_than_one_percent_keeps_the_water_awake():
+    frames = np.zeros((40, 100, 3))
+    frames[:, :5, 0] = np.minimum(np.arange(40), 20)[:, None] * 0.3  # 5 % creep until frame 20
+    # they leave the reference (drift 1) at frames 4, 8, 12, 16 and 20, where they stop
+    # (6.0); the window of 1 s from there ends at frame 30
+    assert _frames(RestDetector(drift=1.0, window_s=1.0, still_from_s=0.0), frames) == 3.0
+    # a drift of 0 never finds rest; nor does any drift while a container moves
+    assert _frames(RestDetector(drift=0.0, window_s=1.0, still_from_s=0.0), frames) is None
+    assert _frames(RestDetector(drift=1.0, window_s=1.0, still_from_s=9.0), frames) is None
+
+
+def test_one_particle_in_a_thousand_is_held_to_eight_drifts():
+    frames = np.zeros((40, 1000, 3))
+    steps = np.minimum(np.arange(40), 20)
+    frames[:, 0, 0] = steps * 0.3  # 6.0 in all: never 8 drifts from any reference
+    assert _frames(RestDetector(drift=1.0, window_s=1.0, still_from_s=0.0), frames) == 1.0
+    # 1.5 a frame: 9 > 8 at frames 6, 12 and 18; it stops at frame 20 (30.0, 3.0 from the
+    # reference of frame 18), so the window ends at frame 28
+    frames[:, 0, 0] = steps * 1.5
+    assert _frames(RestDetector(drift=1.0, window_s=1.0, still_from_s=0.0), frames) == 2.8
+
+
+def test_a_still_cup_stops_stepping_once_its_water_rests(tmp_path):
+    """A cup tipped by 10 degrees in 0.1 s: its water comes to rest. The pour with the rest test
+    equals the pour stepped to the end frame for frame until the rest, then repeats that frame,
+    in fewer steps. The water stepped on creeps (SPH never rests exactly), far less than the
+    drift: here by 0.06 r at most (0.016 r on average) in the 0.7 s after the rest."""
+    base = dict(particle_radius=0.004, duration_s=3.0, fps=20, seed=1,
+                motion={"profile": "fast", "max_angle_deg": 10, "start_s": 0.0,
+                        "tilt_duration_s": 0.3})
+    rest = Scenario(**base, solver={"rest_window_s": 0.5})
+    full = Scenario(**base, solver={"rest_drift": 0.0})
+    res_rest = simulate_pour(rest, tmp_path / "rest.h5", arch="cpu", progress=False)
+    res_full = simulate_pour(full, tmp_path / "full.h5", arch="cpu", progress=False)
+    t_rest = res_rest.stats["rest_from_s"]
+    assert res_full.stats["rest_from_s"] is None
+    assert t_rest is not None and 0.6 <= t_rest <= 2.9
+    assert res_rest.stats["steps"] < res_full.stats["steps"]
+    r = rest.particle_radius
+    k = round(t_rest * rest.fps)
+    with TrackReader(tmp_path / "rest.h5") as a, TrackReader(tmp_path / "full.h5") as b:
+        for f in range(k + 1):
+            np.testing.assert_array_equal(a.positions(f), b.positions(f))
+        frozen = a.positions(k)
+        for f in range(k + 1, len(a)):
+            np.testing.assert_array_equal(a.positions(f), frozen)
+            creep = np.linalg.norm(b.positions(f) - frozen, axis=1)
+            assert creep.max() < r and creep.mean() < 0.05 * r
+        np.testing.assert_array_equal(a.header.volume, b.header.volume)
+        assert a.header.scenario["solver"]["rest_drift"] == 0.25
