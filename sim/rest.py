@@ -3,10 +3,10 @@
 Once the containers stand still for the rest of the pour, and over the last ``window_s`` 99 %
 of the particles have stayed within ``drift`` of where they were and none has moved more than
 ``MAX_DRIFT_FACTOR`` times that, the water is at rest: what the solver would still do is
-numerical creep (water at rest in SPH never settles exactly: its layer on a container's floor
-slides slowly, a fraction of a radius a second). The pour then repeats its last frame instead
-of stepping, as rigid-body engines put resting bodies to sleep. Only frames are compared, so
-the test costs one distance per particle and frame.
+numerical creep (water at rest in SPH never settles exactly: particles of its top layer and
+of its layer on a container's floor creep, a fraction of a radius a second). The pour then
+repeats its last frame instead of stepping, as rigid-body engines put resting bodies to
+sleep. Only frames are compared, so the test costs one distance per particle and frame.
 """
 
 from __future__ import annotations
