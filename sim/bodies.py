@@ -63,6 +63,7 @@ class KinematicBodies:
         pts = [b.points for b in bodies if len(b.points)]
         vols = [b.volumes for b in bodies if len(b.points)]
         ids = [np.full(len(b.points), k) for k, b in enumerate(bodies) if len(b.points)]
+        self.has_samples = bool(pts)  # boundary particles (False: walls by distance only)
         if not pts:  # keep one inert sample so fields are never empty
             pts, vols, ids = [np.full((1, 3), 1e3)], [np.zeros(1)], [np.zeros(1, int)]
             self.bodies = bodies or [RigidBody("none", pts[0], vols[0], constant_pose(np.eye(4)))]

@@ -43,7 +43,8 @@ class NeighbourSearch:
         lo, hi: (3,) corners of the gridded box, m (particles outside are clamped to the
             border cells).
         support: kernel support radius h, m (cell edge).
-        num_fluid, num_boundary: particle counts.
+        num_fluid, num_boundary: particle counts (no boundary particles: none are binned or
+            listed, as in pours, whose walls act through their signed distance).
         max_fluid, max_boundary: list capacity per particle (extra neighbours are dropped and
             counted in ``overflow``).
     """
@@ -57,15 +58,16 @@ class NeighbourSearch:
         self.num_cells = int(np.prod(dims))
         self.support = float(support)
         self.num_fluid = int(num_fluid)
+        self.has_boundary = int(num_boundary) > 0
         self.num_boundary = max(int(num_boundary), 1)
         self.max_fluid = int(max_fluid)
         self.max_boundary = min(int(max_boundary), self.num_boundary)  # pours: 1 placeholder
         self.num_buckets = bucket_count(dims, max(self.num_fluid, self.num_boundary))
         nc, nf, nb = self.num_buckets, self.num_fluid, self.num_boundary
         self.f_count = ti.field(ti.i32, nc)
-        self.f_start = ti.field(ti.i32, nc)
+        self.f_start = ti.field(ti.i32, nc + 1)  # and the total: slot c's run ends at start[c + 1]
         self.b_count = ti.field(ti.i32, nc)
-        self.b_start = ti.field(ti.i32, nc)
+        self.b_start = ti.field(ti.i32, nc + 1)
         self.f_cell = ti.field(ti.i32, nf)
         self.f_rank = ti.field(ti.i32, nf)
         self.f_order = ti.field(ti.i32, nf)  # sorted slot -> previous index
@@ -106,7 +108,8 @@ class NeighbourSearch:
     @ti.kernel
     def _exclusive_scan(self, count: ti.template(), start: ti.template()):
         """Blocked prefix sum: per-block totals (parallel), scan of the totals (serial),
-        then each block writes its offsets (parallel)."""
+        then each block writes its offsets (parallel); ``start[n]`` is the total, so that a run
+        of slots a..b is ``start[a]`` to ``start[b + 1]`` (one table read, not two)."""
         n = self.num_buckets
         chunk = (n + SCAN_BLOCKS - 1) // SCAN_BLOCKS
         for b in range(SCAN_BLOCKS):
@@ -120,6 +123,7 @@ class NeighbourSearch:
                 t = self.block_sum[b]
                 self.block_sum[b] = acc
                 acc += t
+            start[n] = acc
         for b in range(SCAN_BLOCKS):
             s = self.block_sum[b]
             for k in range(b * chunk, ti.min(n, (b + 1) * chunk)):
@@ -185,6 +189,8 @@ class NeighbourSearch:
 
     def bin_boundary(self, xb, ids) -> None:
         """Bin boundary particles (they are not moved in memory; ``b_sorted`` indexes them)."""
+        if not self.has_boundary:
+            return
         self._count(xb, self.b_cell, self.b_rank, self.b_count)
         self._exclusive_scan(self.b_count, self.b_start)
         self._place(self.b_cell, self.b_rank, self.b_start, self.b_count, self.b_sorted, ids)
@@ -224,20 +230,20 @@ class NeighbourSearch:
                         # so such a branch mispredicts often): each candidate is written to
                         # the next free slot and the count moves on only for a neighbour;
                         # once full, the last slot keeps the neighbour that filled it
-                        for j in range(self.f_start[a], self.f_start[b] + self.f_count[b]):
+                        for j in range(self.f_start[a], self.f_start[b + 1]):
                             hit = (xi - x[j]).norm_sqr() < h2 and j != i
                             if nf < self.max_fluid:
                                 self.fluid_nb[i, nf] = j
                             nf += ti.cast(hit, ti.i32)
-                        for k in range(self.b_start[a], self.b_start[b] + self.b_count[b]):
-                            j = self.b_sorted[k]
-                            hit = (xi - xb[j]).norm_sqr() < h2
-                            if nb < self.max_boundary:
-                                self.boundary_nb[i, nb] = j
-                            nb += ti.cast(hit, ti.i32)
+                        if ti.static(self.has_boundary):
+                            for k in range(self.b_start[a], self.b_start[b + 1]):
+                                j = self.b_sorted[k]
+                                hit = (xi - xb[j]).norm_sqr() < h2
+                                if nb < self.max_boundary:
+                                    self.boundary_nb[i, nb] = j
+                                nb += ti.cast(hit, ti.i32)
             dropped = ti.max(nf - self.max_fluid, 0) + ti.max(nb - self.max_boundary, 0)
             if dropped > 0:
                 ti.atomic_add(self.overflow[None], dropped)
             self.fluid_nb_count[i] = ti.min(nf, self.max_fluid)
             self.boundary_nb_count[i] = ti.min(nb, self.max_boundary)
-

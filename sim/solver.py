@@ -107,7 +107,8 @@ class DFSPHSolver:
         self.bodies = bodies
         self.time = 0.0
         self.stats = StepStats()
-        self.grid = NeighbourSearch(grid_lo, grid_hi, self.h, n, bodies.num)
+        self.grid = NeighbourSearch(grid_lo, grid_hi, self.h, n,
+                                    bodies.num if bodies.has_samples else 0)
         # particle state (kept sorted by cell; `ids` are the stable particle ids)
         self.x = ti.Vector.field(3, ti.f32, n)
         self.v = ti.Vector.field(3, ti.f32, n)

@@ -1,5 +1,6 @@
 """Neighbour search: the lists equal a brute-force search, with the cell table sized to the
-grid or hashed (a grid with far more cells than particles, as in a pour's domain)."""
+grid or hashed (a grid with far more cells than particles, as in a pour's domain), with
+particles outside the grid (kept in its border cells), and without boundary particles."""
 
 import numpy as np
 import pytest
@@ -15,8 +16,8 @@ def test_bucket_count_is_the_grid_or_a_power_of_two_wider_than_a_block():
     assert b > 2 * (100 * 200 + 200 + 1)  # no two cells of a 3x3x3 block share a slot
 
 
-@pytest.mark.parametrize("hashed", [False, True])
-def test_neighbour_lists_match_brute_force(hashed):
+@pytest.mark.parametrize("hashed,outside", [(False, False), (True, False), (False, True)])
+def test_neighbour_lists_match_brute_force(hashed, outside):
     import taichi as ti
 
     from pourbench.sim.backend import init_taichi
@@ -29,6 +30,9 @@ def test_neighbour_lists_match_brute_force(hashed):
     # clumps of particles, spread over the whole box so some columns wrap the table
     centres = rng.uniform(0.0, size, (12, 3))
     fluid = (centres[rng.integers(0, 12, 3000)] + rng.normal(0, 0.02, (3000, 3))).clip(0, size)
+    if outside:  # a tenth of the fluid up to 3 h beyond the grid's faces, in its border cells
+        far = rng.random(3000) < 0.1
+        fluid[far] = rng.uniform(-3 * h, size + 3 * h, (far.sum(), 3))
     bnd = (centres[rng.integers(0, 12, 800)] + rng.normal(0, 0.02, (800, 3))).clip(0, size)
     grid = NeighbourSearch((0, 0, 0), (size, size, size), h, len(fluid), len(bnd),
                            max_fluid=512, max_boundary=512)
@@ -61,3 +65,29 @@ def test_neighbour_lists_match_brute_force(hashed):
         assert len(found_b) == cb[i]
         assert set(tb.query_ball_point(xs[i], r)) <= found_b <= set(
             tb.query_ball_point(xs[i], h * (1 + 1e-5)))
+
+
+def test_without_boundary_particles_none_are_binned_or_listed():
+    """Pours' walls act through their signed distance: a search made for no boundary
+    particles lists none, even where the bodies' inert placeholder sample lies."""
+    import taichi as ti
+
+    from pourbench.sim.backend import init_taichi
+    from pourbench.sim.grid import NeighbourSearch
+
+    init_taichi("cpu")
+    h = 0.02
+    fluid = np.random.default_rng(2).uniform(0.0, 0.1, (500, 3))
+    grid = NeighbourSearch((0, 0, 0), (0.1, 0.1, 0.1), h, len(fluid), 0)
+    x = ti.Vector.field(3, ti.f32, len(fluid))
+    ids = ti.field(ti.i32, len(fluid))
+    xb = ti.Vector.field(3, ti.f32, 1)
+    bids = ti.field(ti.i32, 1)
+    x.from_numpy(fluid.astype(np.float32))
+    ids.from_numpy(np.arange(len(fluid), dtype=np.int32))
+    xb.from_numpy(fluid[:1].astype(np.float32))  # a placeholder right among the fluid
+    grid.sort_fluid(x, ids, [])
+    grid.bin_boundary(xb, bids)
+    grid.build_lists(x, xb)
+    assert grid.boundary_nb_count.to_numpy().max() == 0
+    assert grid.fluid_nb_count.to_numpy().mean() > 5
