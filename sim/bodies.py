@@ -14,6 +14,7 @@ from pourbench.sim.containers import SdfGrid
 from pourbench.sim.wall_profile import WallProfile, wall_profile
 
 CONTACT_DISTANCE = 0.1  # in particle radii: no fluid centre closer to a wall surface
+SDF_LIPSCHITZ = 2.0  # the interpolated distance changes by at most this times a move (sqrt 3)
 WALL_SMOOTHING = 0.75  # in particle radii: gaussian blur of the distance that walls act by
 PoseFn = Callable[[float], np.ndarray]  # time, s -> (4, 4) local-to-world
 
@@ -292,7 +293,7 @@ class KinematicBodies:
 
     @ti.kernel
     def correct_leaks(self, x: ti.template(), v: ti.template(), x_prev: ti.template(),
-                      dt: ti.f32):
+                      dt: ti.f32, clearance: ti.template()):
         """Put back fluid particles that entered or crossed a wall during the step.
 
         For each body with a distance grid, the step's segment is checked in the body's frame
@@ -302,15 +303,22 @@ class KinematicBodies:
         correction): isolated droplets see too little density to feel an Akinci wall before
         they are almost on it. Either way the particle loses its velocity into the wall,
         relative to the body.
+
+        ``clearance[i, b]``: a lower bound of body b's distance at the step's start (-1: none).
+        A particle that started farther from the wall than it moved relative to the body (times
+        SDF_LIPSCHITZ) plus ``contact`` cannot need a correction, and its distance is not
+        looked up (most of the water, away from the walls).
         """
         for i in x:
             for b in range(self.num_bodies):
                 if self.sdf_offset[b] >= 0:
                     pn = (self.inv_new[b] @ ti.Vector([x[i][0], x[i][1], x[i][2], 1.0])).xyz
-                    dn = self.sdf_at(b, pn)
+                    po = (self.inv_old[b]
+                          @ ti.Vector([x_prev[i][0], x_prev[i][1], x_prev[i][2], 1.0])).xyz
+                    dn = 1.0  # off the wall, unless the particle may have come near it
+                    if clearance[i, b] - SDF_LIPSCHITZ * (pn - po).norm() <= 2.0 * self.contact:
+                        dn = self.sdf_at(b, pn)
                     if dn < self.contact:
-                        po = (self.inv_old[b]
-                              @ ti.Vector([x_prev[i][0], x_prev[i][1], x_prev[i][2], 1.0])).xyz
                         crossed = dn < 0.0
                         for s in ti.static(range(1, 4)):
                             if self.sdf_at(b, po + (s / 4.0) * (pn - po)) < 0.0:

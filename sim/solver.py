@@ -129,6 +129,9 @@ class DFSPHSolver:
         self.num_walls = nb
         self.wall_grad = ti.Vector.field(3, ti.f32, (n, nb))  # f'(d) n per wall (wall_profile)
         self.wall_f = ti.field(ti.f32, (n, nb))  # f(d) per wall
+        # a lower bound of each body's distance at the step's start (the leak check skips a
+        # particle that cannot have come within reach; -1: no bound, always checked)
+        self.wall_clearance = ti.field(ti.f32, (n, nb))
         self.normal = ti.Vector.field(3, ti.f32, n)  # Akinci 2013 surface normal h sum V grad W
         self.wall_adhesion = ti.Vector.field(3, ti.f32, n)  # sum over walls of g(d) (-n)
         self.impacting = ti.field(ti.i32, n)  # 1: two-sided density iterations this step
@@ -245,7 +248,7 @@ class DFSPHSolver:
         self.advect(dt)
         self._lap("advect")
         self.bodies.prepare_leak_check(self.time, self.time + (dt if advance_clock else 0.0))
-        self.bodies.correct_leaks(self.x, self.v, self.x_prev, dt)
+        self.bodies.correct_leaks(self.x, self.v, self.x_prev, dt, self.wall_clearance)
         self._lap("leak_check")
         if advance_clock:
             self.time += dt
@@ -344,11 +347,16 @@ class DFSPHSolver:
             g = ti.Vector([0.0, 0.0, 0.0])
             d = reach
             n = ti.Vector([0.0, 1.0, 0.0])
+            clearance = -1.0
             if b == self.num_walls - 1:
                 if ti.static(b_.has_table):
                     d = xi[1] - b_.table_y
             elif b_.is_wall[b] != 0:
                 d, n = b_.wall_at(b, xi)
+                # the smoothed distance never exceeds the exact one; off its grid, a body is
+                # at least the grid's margin (4 r) away, more than its reach
+                clearance = ti.min(d, reach)
+            self.wall_clearance[i, b] = clearance
             if d < reach:
                 p = b_.profile_at(d)
                 f = p[0]

@@ -195,3 +195,52 @@ def test_two_sided_pressure_iterations_stop_an_impact_instead_of_rebounding():
     assert rebound < 0.85 * rebound_default
     assert before == 0
     assert 0 < after < 16 * 3 * 16 + 5 * 5 * 5
+
+
+def test_leak_check_bound_changes_no_correction():
+    """The leak check skips the distance look-up for a particle that started farther from a
+    wall than it can have moved towards it; that must change nothing. Particles scattered
+    around a moving bowl's wall, each moved up to 2 r (some into and through the wall), are
+    corrected exactly as when every distance is looked up."""
+    import taichi as ti
+
+    init_taichi("cpu")
+    geom = build_container(PRESETS["bowl_hemisphere"], R)
+
+    def pose(t):
+        c, s = np.cos(0.5 * t), np.sin(0.5 * t)
+        return np.array([[c, -s, 0, 0.1 * t], [s, c, 0, 0.02 * t], [0, 0, 1, 0], [0, 0, 0, 1.0]])
+
+    body = RigidBody("bowl", np.zeros((0, 3)), np.zeros(0), pose, geom.sdf, sdf_wall=True)
+    kb = KinematicBodies([body], clamp_lo=(-1, -1, -1), clamp_hi=(1, 1, 1), floor_y=None,
+                         particle_radius=R)
+    rng = np.random.default_rng(0)
+    lo = geom.sdf.origin
+    hi = lo + geom.sdf.pitch * (np.array(geom.sdf.values.shape) - 1)
+    local = rng.uniform(lo - 2 * R, hi + 2 * R, (20000, 3))
+    start = local @ pose(0.0)[:3, :3].T + pose(0.0)[:3, 3]
+    step = rng.normal(size=start.shape)
+    step *= (2 * R * rng.random(len(start)) / np.linalg.norm(step, axis=1))[:, None]
+    # the bound the solver passes: the exact distance at the start (the smoothed one it
+    # really passes is never larger), capped at the walls' reach
+    reach = kb.prof_d0 + kb.prof_step * (kb.prof_n - 1)
+    exact = np.minimum(sample_sdf(geom.sdf, local), reach)
+    kb.prepare_leak_check(0.0, 0.01)
+    out = {}
+    for name, bound in (("bound", exact), ("none", np.full(len(start), -1.0))):
+        x, v, x_prev = (ti.Vector.field(3, ti.f32, len(start)) for _ in range(3))
+        x.from_numpy((start + step).astype(np.float32))
+        v.from_numpy((step / 0.01).astype(np.float32))
+        x_prev.from_numpy(start.astype(np.float32))
+        clearance = ti.field(ti.f32, (len(start), 2))
+        clearance.from_numpy(np.stack([bound, bound], 1).astype(np.float32))
+        kb.wall_corrections[None] = 0
+        kb.contact_corrections[None] = 0
+        kb.correct_leaks(x, v, x_prev, 0.01, clearance)
+        out[name] = (x.to_numpy(), v.to_numpy(), kb.wall_corrections[None],
+                     kb.contact_corrections[None])
+    moved = np.linalg.norm(step, axis=1)  # the bowl moves ~1 mm as well: only a hint
+    assert (exact - 2 * moved > 2 * 0.1 * R).mean() > 0.3  # many look-ups are skipped ...
+    assert out["none"][2] > 10 and out["none"][3] > 10  # ... and many particles corrected
+    for a, b in zip(out["bound"], out["none"], strict=True):
+        np.testing.assert_array_equal(a, b)
