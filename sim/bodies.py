@@ -15,6 +15,7 @@ from pourbench.sim.wall_profile import WallProfile, wall_profile
 
 CONTACT_DISTANCE = 0.1  # in particle radii: no fluid centre closer to a wall surface
 SDF_LIPSCHITZ = 2.0  # the interpolated distance changes by at most this times a move (sqrt 3)
+OFF_GRID = 1.0  # m: the distance a body's grid gives for a point off it
 WALL_SMOOTHING = 0.75  # in particle radii: gaussian blur of the distance that walls act by
 PoseFn = Callable[[float], np.ndarray]  # time, s -> (4, 4) local-to-world
 
@@ -231,10 +232,10 @@ class KinematicBodies:
     @ti.func
     def wall_at(self, b, x):
         """Smoothed signed distance (m) and its world gradient at world point x for wall b
-        (distance +1 m off the grid)."""
+        (distance OFF_GRID off the grid)."""
         ph = ti.Vector([x[0], x[1], x[2], 1.0])
         p = (self.inv_pose[b] @ ph).xyz
-        out = self._trilinear(self.wall_values, b, p, ti.Vector([1.0, 0.0, 1.0, 0.0]))
+        out = self._trilinear(self.wall_values, b, p, ti.Vector([OFF_GRID, 0.0, 1.0, 0.0]))
         grad = (self.pose[b] @ ti.Vector([out[1], out[2], out[3], 0.0])).xyz
         return out[0], grad
 
@@ -246,8 +247,8 @@ class KinematicBodies:
     # ------------------------------------------------------------------ safety net
     @ti.func
     def sdf_at(self, b, p):
-        """Signed distance (m) from local point p to body b's wall material; +1 off the grid."""
-        return self._trilinear(self.sdf_values, b, p, 1.0)
+        """Signed distance (m) from local point p to body b's wall material; OFF_GRID off it."""
+        return self._trilinear(self.sdf_values, b, p, OFF_GRID)
 
     @ti.func
     def _trilinear(self, values: ti.template(), b, p, outside):
@@ -315,7 +316,7 @@ class KinematicBodies:
                     pn = (self.inv_new[b] @ ti.Vector([x[i][0], x[i][1], x[i][2], 1.0])).xyz
                     po = (self.inv_old[b]
                           @ ti.Vector([x_prev[i][0], x_prev[i][1], x_prev[i][2], 1.0])).xyz
-                    dn = 1.0  # off the wall, unless the particle may have come near it
+                    dn = OFF_GRID  # far from the wall, unless the particle may have come near it
                     if clearance[i, b] - SDF_LIPSCHITZ * (pn - po).norm() <= 2.0 * self.contact:
                         dn = self.sdf_at(b, pn)
                     if dn < self.contact:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import taichi as ti
 
-from pourbench.sim.bodies import KinematicBodies
+from pourbench.sim.bodies import OFF_GRID, KinematicBodies
 from pourbench.sim.errors import SimulationUnstable
 from pourbench.sim.grid import NeighbourSearch
 from pourbench.sim.kernels import cubic_gradient, cubic_kernel, wendland_gradient, wendland_kernel
@@ -353,9 +353,9 @@ class DFSPHSolver:
                     d = xi[1] - b_.table_y
             elif b_.is_wall[b] != 0:
                 d, n = b_.wall_at(b, xi)
-                # the smoothed distance never exceeds the exact one; off its grid, a body is
-                # at least the grid's margin (4 r) away, more than its reach
-                clearance = ti.min(d, reach)
+                # the smoothed distance never exceeds the exact one; off the body's grid
+                # (distance OFF_GRID) there is no bound
+                clearance = ti.select(d < OFF_GRID, ti.min(d, reach), -1.0)
             self.wall_clearance[i, b] = clearance
             if d < reach:
                 p = b_.profile_at(d)

@@ -222,9 +222,10 @@ def test_leak_check_bound_changes_no_correction():
     step = rng.normal(size=start.shape)
     step *= (2 * R * rng.random(len(start)) / np.linalg.norm(step, axis=1))[:, None]
     # the bound the solver passes: the exact distance at the start (the smoothed one it
-    # really passes is never larger), capped at the walls' reach
+    # really passes is never larger), capped at the walls' reach; none off the grid
     reach = kb.prof_d0 + kb.prof_step * (kb.prof_n - 1)
-    exact = np.minimum(sample_sdf(geom.sdf, local), reach)
+    exact = sample_sdf(geom.sdf, local)
+    exact = np.where(exact < 1.0, np.minimum(exact, reach), -1.0)
     kb.prepare_leak_check(0.0, 0.01)
     out = {}
     for name, bound in (("bound", exact), ("none", np.full(len(start), -1.0))):
