@@ -10,12 +10,11 @@ from dataclasses import dataclass
 import numpy as np
 import taichi as ti
 
-from pourbench.sim.containers import SdfGrid
+from pourbench.sim.containers import OFF_GRID, SdfGrid
 from pourbench.sim.wall_profile import WallProfile, wall_profile
 
 CONTACT_DISTANCE = 0.1  # in particle radii: no fluid centre closer to a wall surface
 SDF_LIPSCHITZ = 2.0  # the interpolated distance changes by at most this times a move (sqrt 3)
-OFF_GRID = 1.0  # m: the distance a body's grid gives for a point off it
 WALL_SMOOTHING = 0.75  # in particle radii: gaussian blur of the distance that walls act by
 PoseFn = Callable[[float], np.ndarray]  # time, s -> (4, 4) local-to-world
 

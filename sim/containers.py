@@ -27,6 +27,7 @@ from pourbench.sim.scenario import ContainerSpec
 logger = logging.getLogger(__name__)
 
 REVOLVE_SECTIONS = 64
+OFF_GRID = 1.0  # m: the distance an SDF grid gives for a point off it (numpy and Taichi alike)
 
 
 @dataclass
@@ -38,7 +39,7 @@ class SdfGrid:
     values: np.ndarray  # (nx, ny, nz) float32, m
 
     def sample(self, p: np.ndarray) -> np.ndarray:
-        """Trilinear signed distance at local points ``p`` (N, 3); far outside the grid: +1 m."""
+        """Trilinear signed distance at local points ``p`` (N, 3); OFF_GRID off the grid."""
         return sample_sdf(self, p)
 
 
@@ -213,7 +214,7 @@ def _mesh_sdf(mesh: trimesh.Trimesh, pitch: float, margin: float) -> SdfGrid:
 
 
 def sample_sdf(grid: SdfGrid, p: np.ndarray) -> np.ndarray:
-    """Trilinear interpolation of ``grid`` at local points ``p`` (N, 3); +1 m outside it."""
+    """Trilinear interpolation of ``grid`` at local points ``p`` (N, 3); OFF_GRID outside it."""
     g = (np.asarray(p, np.float64) - grid.origin) / grid.pitch
     n = np.array(grid.values.shape)
     outside = np.any((g < 0) | (g > n - 1), axis=1)
@@ -231,7 +232,7 @@ def sample_sdf(grid: SdfGrid, p: np.ndarray) -> np.ndarray:
                     * (f[:, 2] if dz else 1 - f[:, 2])
                 )
                 out += w * v[i[:, 0] + dx, i[:, 1] + dy, i[:, 2] + dz]
-    return np.where(outside, 1.0, out)
+    return np.where(outside, OFF_GRID, out)
 
 
 # ----------------------------------------------------------------------------- builders

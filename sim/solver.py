@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import taichi as ti
 
-from pourbench.sim.bodies import OFF_GRID, KinematicBodies
+from pourbench.sim.bodies import KinematicBodies
+from pourbench.sim.containers import OFF_GRID
 from pourbench.sim.errors import SimulationUnstable
 from pourbench.sim.grid import NeighbourSearch
 from pourbench.sim.kernels import cubic_gradient, cubic_kernel, wendland_gradient, wendland_kernel

@@ -9,7 +9,7 @@ from scipy.spatial import cKDTree
 from pourbench.sim import PRESETS
 from pourbench.sim.backend import init_taichi
 from pourbench.sim.bodies import KinematicBodies, RigidBody, constant_pose
-from pourbench.sim.containers import build_container, fill_lattice, sample_sdf
+from pourbench.sim.containers import OFF_GRID, build_container, fill_lattice, sample_sdf
 from pourbench.sim.scenario import SolverSettings
 from pourbench.sim.wall_profile import wall_profile
 
@@ -225,7 +225,7 @@ def test_leak_check_bound_changes_no_correction():
     # really passes is never larger), capped at the walls' reach; none off the grid
     reach = kb.prof_d0 + kb.prof_step * (kb.prof_n - 1)
     exact = sample_sdf(geom.sdf, local)
-    exact = np.where(exact < 1.0, np.minimum(exact, reach), -1.0)
+    exact = np.where(exact < OFF_GRID, np.minimum(exact, reach), -1.0)
     kb.prepare_leak_check(0.0, 0.01)
     out = {}
     for name, bound in (("bound", exact), ("none", np.full(len(start), -1.0))):
