@@ -156,6 +156,7 @@ class DFSPHSolver:
         # warm starts ([BK17] sec. 4.3) reuse a fraction of the last step's kappa: the full
         # value ratchets up (densities are clamped at rho0, so kappa only grows in a step)
         self.warm_density = 0.8
+        self.warm_density_steady = float(s.warm_start)  # of the part its average also holds
         self.warm_divergence = 0.5
         self.initial_dt = min(s.max_dt, 1e-3)
         self.use_cubic = s.kernel == "cubic"
@@ -433,13 +434,21 @@ class DFSPHSolver:
             self.v[i] += dt * self.pressure_acceleration(i, kap)
 
     @ti.kernel
-    def _warm_start(self, total: ti.template(), scale: ti.f32):
-        """Start from ``scale`` times last step's stiffness, except for particles with few
-        fluid neighbours (drops, spray): re-applying the impulse that stopped a drop against a
+    def _warm_start(self, total: ti.template(), scale: ti.f32, steady_scale: ti.f32,
+                    mean_scale: ti.f32):
+        """Start from ``scale`` times last step's stiffness, and ``steady_scale`` times the
+        part of it that its running average (``kappa_mean`` times ``mean_scale``) also holds:
+        steady pressure (water at rest) is reused almost whole, so the iterations need not
+        rebuild it, while an impact's spike above the average is not re-applied at full
+        strength (that would fling the water back). Particles with few fluid neighbours
+        (drops, spray) start from zero: re-applying the impulse that stopped a drop against a
         wall would fling it back (a lone particle's DFSPH factor is huge), and their solve
         needs no warm start (it converges in an iteration or two)."""
         for i in self.x:
-            k = scale * total[i] if self.grid.fluid_nb_count[i] >= FEW_NEIGHBOURS else 0.0
+            k = 0.0
+            if self.grid.fluid_nb_count[i] >= FEW_NEIGHBOURS:
+                steady = ti.max(ti.min(total[i], mean_scale * self.kappa_mean[i]), 0.0)
+                k = scale * total[i] + (steady_scale - scale) * steady
             self.kappa[i] = k
             total[i] = k
 
@@ -525,9 +534,10 @@ class DFSPHSolver:
         return self.err_sum[None]
 
     def _solve(self, error_kernel, total, tol: float, dt: float, warm: float,
-               min_iterations: int) -> tuple[int, float]:
+               min_iterations: int, warm_steady: float = 0.0,
+               mean_scale: float = 0.0) -> tuple[int, float]:
         s = self.settings
-        self._warm_start(total, warm)
+        self._warm_start(total, warm, warm_steady if mean_scale > 0.0 else warm, mean_scale)
         if warm > 0.0:
             self._apply_pressure(self.kappa, dt)
         it = 0
@@ -555,18 +565,23 @@ class DFSPHSolver:
                            self.warm_divergence, s.min_divergence_iterations)
 
     def density_solve(self, dt: float) -> tuple[int, float]:
-        """[BK17] Algorithm 3, warm-started with the previous step's kappa. A kappa that
-        corrected a position error over dt_prev would over-push over a shorter step, so it is
-        scaled by (dt / dt_prev)^2 when the step shrinks. With ``pressure_clamp = "pressure"``
-        the iterations of impacting particles are two-sided (``_density_error_two_sided``)."""
+        """[BK17] Algorithm 3, warm-started with the previous step's kappa: ``warm_start``
+        (0.9) of the part its running average also holds, 0.8 of any excess (``_warm_start``:
+        still water keeps its pressure, an impact's spike fades). A kappa that corrected a
+        position error over dt_prev would over-push over a shorter step, so it is scaled by
+        (dt / dt_prev)^2 when the step shrinks. With ``pressure_clamp = "pressure"`` the
+        iterations of impacting particles are two-sided (``_density_error_two_sided``)."""
         prev = self._prev_dt or dt
-        warm = self.warm_density * min(1.0, (dt / prev) ** 2)
+        shrink = min(1.0, (dt / prev) ** 2)
         self._prev_dt = dt
         error_kernel = self._density_error
         if self.clamp_pressure:
             error_kernel = self._density_error_two_sided
+        mean_scale = 1.0 / self._kappa_mean_weight if self._kappa_mean_weight > 0.0 else 0.0
         return self._solve(error_kernel, self.kappa_density,
-                           self.settings.density_tol, dt, warm, self.settings.min_iterations)
+                           self.settings.density_tol, dt, self.warm_density * shrink,
+                           self.settings.min_iterations, self.warm_density_steady * shrink,
+                           mean_scale)
 
     def _average_pressure(self, dt: float) -> None:
         """Fold this step's stiffness into the running average (weight 1 - exp(-dt / tau)).

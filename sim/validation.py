@@ -302,6 +302,8 @@ class HydrostaticResult:
     size: tuple
     readouts: list = field(default_factory=list)  # (t, x (N, 3), pressure (N,)) on the way
     particle_radius: float = 0.005
+    rest_iterations: float = 0.0  # density iterations a step over the run's second half
+
 
 
 @dataclass
@@ -363,21 +365,27 @@ def hydrostatic_tank(particle_radius: float = 0.005, counts=(10, 20, 10), t_end:
     solver = DFSPHSolver(fluid, r, bodies, lo, hi, settings)
     solver.relax()
     speeds, readouts = [], []
+    half = None  # (steps, density iterations) at t_end / 2
     for t_stop in [*sorted(t for t in readout_times if t < t_end), t_end]:
         while solver.time < t_stop - 1e-9:
             solver.step(dt_cap=t_stop - solver.time)
             speeds.append(float(np.linalg.norm(solver.v.to_numpy(), axis=1).max()))
+            if half is None and solver.time >= 0.5 * t_end:
+                half = (solver.stats.steps, solver.stats.density_iterations)
         if t_stop < t_end:
             readouts.append((solver.time, solver.positions(), solver.pressures(rest_density)))
     x = solver.positions()
     # pressure: the solver's running time average over the last ~0.1 s (one step's stiffness
     # also holds the zero-mean density-error correction, which grows as 1 / dt^2)
     err = solver.stats.max_density_error
+    h_steps, h_iterations = half or (0, 0)
     return HydrostaticResult(
         y=x[:, 1], x=x, pressure=solver.pressures(rest_density),
         speed=np.linalg.norm(solver.velocities(), axis=1), water_height=size[1],
         max_speed_history=np.array(speeds), mean_density_error=err, size=size,
         readouts=readouts, particle_radius=r,
+        rest_iterations=(solver.stats.density_iterations - h_iterations)
+        / max(solver.stats.steps - h_steps, 1),
     )
 
 
