@@ -151,13 +151,14 @@ class SolverSettings(_Model):
     xsph: float = Field(0.05, ge=0.0, le=0.5, description="XSPH smoothing coefficient")
     kernel: Literal["cubic", "wendland"] = Field("cubic", description="SPH kernel, support 4r")
     warm_start: float = Field(
-        0.9, ge=0.0, le=0.99,
+        0.8, ge=0.0, le=0.99,
         description="density solve: the fraction of last step's pressure that starts this "
         "step's iterations where that pressure is steady (up to its 0.1-s running average); "
-        "the excess over the average, an impact's spike, starts at 0.8 of itself. Higher "
-        "needs fewer iterations in still water (0.8: 15, 0.9: 10.5 a step in the 15-s "
-        "`standard` pour's pot at r = 0.9 mm) but leaves it noisier (0.95 fails the "
-        "hydrostatic test at 2-ms steps); 1 would ratchet up, iterations only add pressure",
+        "any excess over the average, an impact's spike, starts at 0.8 of itself. Above 0.8 "
+        "still water needs fewer iterations (0.9: 10.5 a step, not 15, in the pot of "
+        "`standard`'s 15-s pour at r = 0.9 mm, whose recipe sets it) but a coarse, shallow "
+        "pool may not settle (a cup at r = 4 mm keeps sloshing, README); 1 would ratchet up, "
+        "since the iterations only add pressure",
     )
     min_iterations: int = Field(2, ge=1, le=10, description="pressure iterations at least")
     min_divergence_iterations: int = Field(

@@ -566,11 +566,12 @@ class DFSPHSolver:
 
     def density_solve(self, dt: float) -> tuple[int, float]:
         """[BK17] Algorithm 3, warm-started with the previous step's kappa: ``warm_start``
-        (0.9) of the part its running average also holds, 0.8 of any excess (``_warm_start``:
-        still water keeps its pressure, an impact's spike fades). A kappa that corrected a
-        position error over dt_prev would over-push over a shorter step, so it is scaled by
-        (dt / dt_prev)^2 when the step shrinks. With ``pressure_clamp = "pressure"`` the
-        iterations of impacting particles are two-sided (``_density_error_two_sided``)."""
+        of the part its running average also holds, 0.8 of any excess (``_warm_start``: above
+        0.8, still water keeps more of its pressure while an impact's spike fades). A kappa
+        that corrected a position error over dt_prev would over-push over a shorter step, so
+        it is scaled by (dt / dt_prev)^2 when the step shrinks. With ``pressure_clamp =
+        "pressure"`` the iterations of impacting particles are two-sided
+        (``_density_error_two_sided``)."""
         prev = self._prev_dt or dt
         shrink = min(1.0, (dt / prev) ** 2)
         self._prev_dt = dt

@@ -119,3 +119,13 @@ def test_cli_prints_one_line_and_exits_2(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "scenario.fill_levles" in lines[0], proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_standard_reaches_its_scenarios_solver_settings():
+    """`standard` reuses 0.9 of still water's steady pressure (its [sim] table); the other
+    recipes keep the solver's default."""
+    from pourbench.datasets.sampler import sample_scenario
+    from pourbench.sim.scenario import SolverSettings
+
+    assert sample_scenario(load_recipe("standard"), 0).solver.warm_start == 0.9
+    assert sample_scenario(load_recipe("small"), 0).solver.warm_start == SolverSettings().warm_start
