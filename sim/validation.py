@@ -305,7 +305,6 @@ class HydrostaticResult:
     rest_iterations: float = 0.0  # density iterations a step over the run's second half
 
 
-
 @dataclass
 class HydrostaticFits:
     """Linear fits of an interior particle's pressure against its height, averaged over the
