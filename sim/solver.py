@@ -156,7 +156,6 @@ class DFSPHSolver:
         # warm starts ([BK17] sec. 4.3) reuse a fraction of the last step's kappa: the full
         # value ratchets up (densities are clamped at rho0, so kappa only grows in a step)
         self.warm_density = 0.8
-        self.warm_density_steady = float(s.warm_start)  # of the part its average also holds
         self.warm_divergence = 0.5
         self.initial_dt = min(s.max_dt, 1e-3)
         self.use_cubic = s.kernel == "cubic"
@@ -536,8 +535,10 @@ class DFSPHSolver:
     def _solve(self, error_kernel, total, tol: float, dt: float, warm: float,
                min_iterations: int, warm_steady: float = 0.0,
                mean_scale: float = 0.0) -> tuple[int, float]:
+        """``mean_scale`` 0 (the divergence solve, or no running average yet): no steady
+        part, ``warm`` of the whole stiffness (``_warm_start``)."""
         s = self.settings
-        self._warm_start(total, warm, warm_steady if mean_scale > 0.0 else warm, mean_scale)
+        self._warm_start(total, warm, warm_steady, mean_scale)
         if warm > 0.0:
             self._apply_pressure(self.kappa, dt)
         it = 0
@@ -581,7 +582,7 @@ class DFSPHSolver:
         mean_scale = 1.0 / self._kappa_mean_weight if self._kappa_mean_weight > 0.0 else 0.0
         return self._solve(error_kernel, self.kappa_density,
                            self.settings.density_tol, dt, self.warm_density * shrink,
-                           self.settings.min_iterations, self.warm_density_steady * shrink,
+                           self.settings.min_iterations, self.settings.warm_start * shrink,
                            mean_scale)
 
     def _average_pressure(self, dt: float) -> None:
