@@ -16,6 +16,7 @@ from pourbench.sim.wall_profile import WallProfile, wall_profile
 CONTACT_DISTANCE = 0.1  # in particle radii: no fluid centre closer to a wall surface
 SDF_LIPSCHITZ = 2.0  # the interpolated distance changes by at most this times a move (sqrt 3)
 WALL_SMOOTHING = 0.75  # in particle radii: gaussian blur of the distance that walls act by
+FAR_BLOCK = 8  # SDF cells per edge of a block of a wall's far map (``far_blocks``)
 PoseFn = Callable[[float], np.ndarray]  # time, s -> (4, 4) local-to-world
 
 
@@ -46,6 +47,26 @@ class RigidBody:
 def constant_pose(matrix: np.ndarray) -> PoseFn:
     m = np.asarray(matrix, float).copy()
     return lambda t: m
+
+
+def far_blocks(distance: np.ndarray, block: int, reach: float) -> np.ndarray:
+    """(uint8) 1 for each block of ``block``^3 cells of a distance grid whose every corner
+    value is at least ``reach`` (a little more, for rounding): there the interpolated distance
+    is too, since trilinear interpolation mixes a cell's corners with weights >= 0, so no wall
+    acts and the grid need not be read. Block k of an axis covers cells k*block to
+    k*block + block - 1, whose corners are grid points k*block to (k + 1)*block."""
+    far = np.asarray(distance, np.float64) >= reach * (1.0 + 1e-5)
+    for axis in range(3):
+        n = far.shape[axis]
+        blocks = max((n - 2) // block + 1, 1)  # cell n - 2 is the last one
+        pad = [(0, 0)] * 3
+        pad[axis] = (0, blocks * block + 1 - n)
+        far = np.pad(far, pad, constant_values=True)
+        inner = np.moveaxis(far, axis, 0)[:blocks * block]
+        inner = inner.reshape(blocks, block, *inner.shape[1:]).all(axis=1)
+        ends = np.moveaxis(far, axis, 0)[block::block][:blocks]  # grid point (k + 1)*block
+        far = np.moveaxis(inner & ends, 0, axis)
+    return far.astype(np.uint8)
 
 
 @ti.data_oriented
@@ -128,6 +149,27 @@ class KinematicBodies:
         self.prof = ti.Vector.field(3, ti.f32, self.prof_n)
         self.prof.from_numpy(np.stack([prof.density, prof.slope, prof.adhesion], 1)
                              .astype(np.float32))
+        # where each wall cannot act (``far_blocks``): most of the water skips the look-up
+        reach = prof.d0 + prof.step * (len(prof.density) - 1)
+        grids, maps = iter(walls), []
+        for b in self.bodies:
+            m = None
+            if b.sdf is not None:
+                d = next(grids)[:, 0].reshape(b.sdf.values.shape)
+                m = far_blocks(d, FAR_BLOCK, reach) if b.sdf_wall else np.zeros((1,) * 3, np.uint8)
+            maps.append(m)
+        sizes = [0 if m is None else m.size for m in maps]
+        starts = np.cumsum([0, *sizes[:-1]])
+        self.far_offset = ti.field(ti.i32, B)
+        self.far_offset.from_numpy(np.array([-1 if m is None else o
+                                             for m, o in zip(maps, starts, strict=True)],
+                                            np.int32))
+        self.far_dims = ti.Vector.field(3, ti.i32, B)
+        self.far_dims.from_numpy(np.array([(1, 1, 1) if m is None else m.shape for m in maps],
+                                          np.int32))
+        self.far_map = ti.field(ti.u8, max(sum(sizes), 1))
+        if sum(sizes):
+            self.far_map.from_numpy(np.concatenate([m.ravel() for m in maps if m is not None]))
         self.sdf_dims = ti.Vector.field(3, ti.i32, B)
         self.sdf_origin = ti.Vector.field(3, ti.f32, B)
         self.sdf_pitch = ti.field(ti.f32, B)
@@ -231,10 +273,12 @@ class KinematicBodies:
     @ti.func
     def wall_at(self, b, x):
         """Smoothed signed distance (m) and its world gradient at world point x for wall b
-        (distance OFF_GRID off the grid)."""
+        (distance OFF_GRID off the grid). In a block that the wall's far map marks as beyond
+        its reach (``far_blocks``), the reach, without reading the grid."""
         ph = ti.Vector([x[0], x[1], x[2], 1.0])
         p = (self.inv_pose[b] @ ph).xyz
-        out = self._trilinear(self.wall_values, b, p, ti.Vector([OFF_GRID, 0.0, 1.0, 0.0]))
+        out = self._trilinear(self.wall_values, b, p, ti.Vector([OFF_GRID, 0.0, 1.0, 0.0]),
+                              True)
         grad = (self.pose[b] @ ti.Vector([out[1], out[2], out[3], 0.0])).xyz
         return out[0], grad
 
@@ -247,12 +291,14 @@ class KinematicBodies:
     @ti.func
     def sdf_at(self, b, p):
         """Signed distance (m) from local point p to body b's wall material; OFF_GRID off it."""
-        return self._trilinear(self.sdf_values, b, p, OFF_GRID)
+        return self._trilinear(self.sdf_values, b, p, OFF_GRID, False)
 
     @ti.func
-    def _trilinear(self, values: ti.template(), b, p, outside):
+    def _trilinear(self, values: ti.template(), b, p, outside, far_map: ti.template()):
         """Trilinear interpolation of ``values`` (laid out like body b's SDF grid) at local
-        point p; ``outside`` off the grid or for a body without a grid."""
+        point p; ``outside`` off the grid or for a body without a grid. With ``far_map``, a
+        point in a block that the body's far map marks (``far_blocks``) gets the walls' reach,
+        without reading the grid."""
         out = outside
         off = self.sdf_offset[b]
         if off >= 0:
@@ -260,15 +306,25 @@ class KinematicBodies:
             g = (p - self.sdf_origin[b]) / self.sdf_pitch[b]
             if (g >= 0.0).all() and (g <= ti.cast(n - 1, ti.f32)).all():
                 gi = ti.min(ti.cast(ti.floor(g), ti.i32), n - 2)
-                f = g - ti.cast(gi, ti.f32)
-                acc = outside * 0.0
-                for dx, dy, dz in ti.static(ti.ndrange(2, 2, 2)):
-                    w = ((dx * f[0] + (1 - dx) * (1.0 - f[0]))
-                         * (dy * f[1] + (1 - dy) * (1.0 - f[1]))
-                         * (dz * f[2] + (1 - dz) * (1.0 - f[2])))
-                    idx = off + ((gi[0] + dx) * n[1] + gi[1] + dy) * n[2] + gi[2] + dz
-                    acc += w * values[idx]
-                out = acc
+                far = 0
+                if ti.static(far_map):
+                    k = gi // FAR_BLOCK
+                    m = self.far_dims[b]
+                    far = ti.cast(self.far_map[self.far_offset[b] + (k[0] * m[1] + k[1]) * m[2]
+                                               + k[2]], ti.i32)
+                if far != 0:
+                    if ti.static(far_map):  # out is (distance, gradient)
+                        out[0] = self.wall_reach()
+                else:
+                    f = g - ti.cast(gi, ti.f32)
+                    acc = outside * 0.0
+                    for dx, dy, dz in ti.static(ti.ndrange(2, 2, 2)):
+                        w = ((dx * f[0] + (1 - dx) * (1.0 - f[0]))
+                             * (dy * f[1] + (1 - dy) * (1.0 - f[1]))
+                             * (dz * f[2] + (1 - dz) * (1.0 - f[2])))
+                        idx = off + ((gi[0] + dx) * n[1] + gi[1] + dy) * n[2] + gi[2] + dz
+                        acc += w * values[idx]
+                    out = acc
         return out
 
     @ti.func

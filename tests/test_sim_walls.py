@@ -245,3 +245,74 @@ def test_leak_check_bound_changes_no_correction():
     assert out["none"][2] > 10 and out["none"][3] > 10  # ... and many particles corrected
     for a, b in zip(out["bound"], out["none"], strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_far_blocks_by_hand():
+    """A block is far when every grid point its cells interpolate (its own and the next
+    block's first) is beyond the reach; the last block may be short."""
+    from pourbench.sim.bodies import far_blocks
+
+    # cells 0-5, 0-3 and 0-2 in blocks of 3: x-blocks cells 0-2 and 3-5 (points 0-3 and
+    # 3-6), y-blocks 0-2 and 3 (points 0-3 and 3-4), one z-block (points 0-3)
+    d = np.full((7, 5, 4), 1.01)
+    d[3, 0, 0] = 0.5  # a corner that x-blocks 0 and 1 share
+    d[6, 4, 3] = 1.000001  # the grid's last point: beyond the reach by less than rounding
+    far = far_blocks(d, 3, 1.0)
+    np.testing.assert_array_equal(far[..., 0], [[0, 1], [0, 0]])
+    # a brute-force twin on a random field
+    rng = np.random.default_rng(0)
+    d = rng.uniform(0.0, 1.0, (13, 10, 17))
+    d[d < 0.05] = -1.0
+    far = far_blocks(d, 4, 0.03)
+    for idx in np.ndindex(*far.shape):
+        corners = d[tuple(slice(4 * k, 4 * k + 5) for k in idx)]
+        assert far[idx] == (corners >= 0.03 * (1 + 1e-5)).all()
+    assert 0 < far.mean() < 1
+
+
+def test_far_map_changes_no_wall_distance():
+    """Where a wall's far map lets the look-up be skipped, the walls must act exactly as when
+    the grid is read: points scattered around and inside a tilted bowl get the same distance
+    (capped at the reach) and gradient with the map as with an empty one."""
+    import taichi as ti
+
+    init_taichi("cpu")
+    geom = build_container(PRESETS["bowl_hemisphere"], R)
+    angle = 0.4
+    pose = np.eye(4)
+    pose[:3, :3] = [[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0],
+                    [0, 0, 1]]
+    pose[:3, 3] = [0.01, 0.02, -0.01]
+    body = RigidBody("bowl", np.zeros((0, 3)), np.zeros(0), constant_pose(pose), geom.sdf,
+                     True, sdf_wall=True)
+    kb = KinematicBodies([body], clamp_lo=(-1, -1, -1), clamp_hi=(1, 1, 1), floor_y=None,
+                         particle_radius=R)
+    kb.set_state(0.0)
+    lo = geom.sdf.origin
+    hi = lo + geom.sdf.pitch * (np.array(geom.sdf.values.shape) - 1)
+    local = np.random.default_rng(1).uniform(lo - 2 * R, hi + 2 * R, (50000, 3))
+    world = local @ pose[:3, :3].T + pose[:3, 3]
+    n = len(world)
+    x = ti.Vector.field(3, ti.f32, n)
+    dist = ti.field(ti.f32, n)
+    grad = ti.Vector.field(3, ti.f32, n)
+    reach = kb.prof_d0 + kb.prof_step * (kb.prof_n - 1)
+
+    @ti.kernel
+    def look_up():
+        for i in x:
+            d, g = kb.wall_at(0, x[i])
+            dist[i] = ti.min(d, reach)
+            grad[i] = g if d < reach else ti.Vector([0.0, 0.0, 0.0])
+
+    x.from_numpy(world.astype(np.float32))
+    look_up()
+    with_map = dist.to_numpy(), grad.to_numpy()
+    assert 0.2 < kb.far_map.to_numpy().mean() < 1.0  # the map skips much, not all
+    kb.far_map.fill(0)
+    look_up()
+    without = dist.to_numpy(), grad.to_numpy()
+    np.testing.assert_array_equal(with_map[0], without[0])
+    np.testing.assert_array_equal(with_map[1], without[1])
+    acting = without[0] < reach
+    assert 0.05 < acting.mean() < 0.8  # points where the wall acts, and many where it does not
