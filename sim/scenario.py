@@ -163,9 +163,10 @@ class SolverSettings(_Model):
     min_iterations: int = Field(2, ge=1, le=10, description="pressure iterations at least")
     min_divergence_iterations: int = Field(
         2, ge=1, le=10,
-        description="divergence-solver iterations at least (SPlisHSPlasH: 1; at 1 a one-layer "
-        "puddle tears apart, tests/test_sim_walls.py); both solvers iterate on until their "
-        "tolerance is met",
+        description="divergence-solver iterations at least (SPlisHSPlasH: 1). At 1 a one-layer "
+        "puddle tore apart until walls counted as neighbours (tests/test_sim_walls.py; now it "
+        "holds), but a coarse cup's still water creeps 3x as far (tests/test_sim_rest.py; "
+        "README). Both solvers iterate on until their tolerance is met",
     )
     max_iterations: int = Field(100, ge=2, le=1000, description="pressure iterations at most")
     drop_cfl: float = Field(
