@@ -33,18 +33,21 @@ def test_windows_add_up_to_the_pour(tmp_path):
 
 def test_the_profile_stops_where_the_water_rests(tmp_path):
     """A cup barely tipped (10 degrees in 0.05 s) holds still water: stepping stops once it
-    is at rest (`solver.rest_window_s` 0.1 s here; at t = 1.3 s), and the windows end there."""
+    is at rest (`solver.rest_window_s` 0.1 s here), and the windows end there. When it rests
+    depends on the last bits of rounding, which differ between CPUs: t = 1.3 s where this test
+    was written, 1.73 s on a machine whose CPU rounds otherwise (its fastest particle already
+    0.015 m/s from t = 1.3 s), so the pour runs long enough for either."""
     scene = tmp_path / "still.toml"
-    scene.write_text('source = "cup"\nduration_s = 1.6\nparticle_radius = 0.003\nseed = 0\n'
+    scene.write_text('source = "cup"\nduration_s = 3.0\nparticle_radius = 0.003\nseed = 0\n'
                      '[motion]\nprofile = "fast"\nstart_s = 0.0\ntilt_duration_s = 0.15\n'
                      'max_angle_deg = 10\n[solver]\nrest_window_s = 0.1\n')
     res = profile_pour(str(scene), None, arch="cpu", window=0.1)
     pour, rows = res["pour"], res["windows"]
-    assert pour["rest_from_s"] is not None and 0.1 <= pour["rest_from_s"] < 1.6
+    assert pour["rest_from_s"] is not None and 0.1 <= pour["rest_from_s"] < 2.9
     assert pour["sim_seconds"] == pytest.approx(pour["rest_from_s"], abs=1e-6)
     assert rows[-1]["t_end"] == pytest.approx(pour["rest_from_s"], abs=1e-6)
     assert sum(w["steps"] for w in rows) == pour["steps"]
-    assert pour["wall_s_per_pour_s"] == pytest.approx(pour["wall_s"] / 1.6)
+    assert pour["wall_s_per_pour_s"] == pytest.approx(pour["wall_s"] / 3.0)
 
 
 def test_a_recipe_scenario_is_the_generators():
