@@ -1,8 +1,9 @@
 """SPH smoothing kernels in 3D with compact support ``h`` (= 4 r), as Taichi functions.
 
 Cubic spline (Monaghan 1992, written with support radius h) and Wendland C2
-(Wendland 1995; Dehnen & Aly 2012). Each has a value and a gradient; numpy twins are used
-for boundary volumes and tests.
+(Wendland 1995; Dehnen & Aly 2012). Each has a value and a gradient, and the gradient's
+scalar s(r) (grad W = s(r) d: the solver stores one float a pair, not three); numpy twins are
+used for boundary volumes and tests.
 """
 
 
@@ -27,20 +28,26 @@ def cubic_kernel(r: ti.f32, h: ti.f32) -> ti.f32:
 
 
 @ti.func
-def cubic_gradient(d: ti.template(), h: ti.f32):
-    """Gradient with respect to x_i of W(|d|), d = x_i - x_j."""
+def cubic_gradient_scale(r: ti.f32, h: ti.f32) -> ti.f32:
+    """s(r) with grad W = s(r) d for d = x_i - x_j, |d| = r (0 at r = 0 and beyond h): the
+    gradient of a pair is this scalar times the pair's offset."""
     l6 = 48.0 / (math.pi * h * h * h)
-    r = d.norm()
     q = r / h
-    g = ti.Vector([0.0, 0.0, 0.0])
+    s = 0.0
     if r > 1e-9 and q <= 1.0:
         dwdq = 0.0
         if q <= 0.5:
             dwdq = l6 * q * (3.0 * q - 2.0)
         else:
             dwdq = -l6 * (1.0 - q) * (1.0 - q)
-        g = (dwdq / (h * r)) * d
-    return g
+        s = dwdq / (h * r)
+    return s
+
+
+@ti.func
+def cubic_gradient(d: ti.template(), h: ti.f32):
+    """Gradient with respect to x_i of W(|d|), d = x_i - x_j."""
+    return cubic_gradient_scale(d.norm(), h) * d
 
 
 @ti.func
@@ -53,14 +60,19 @@ def wendland_kernel(r: ti.f32, h: ti.f32) -> ti.f32:
 
 
 @ti.func
-def wendland_gradient(d: ti.template(), h: ti.f32):
-    r = d.norm()
+def wendland_gradient_scale(r: ti.f32, h: ti.f32) -> ti.f32:
+    """As ``cubic_gradient_scale``, for the Wendland C2 kernel."""
     q = r / h
-    g = ti.Vector([0.0, 0.0, 0.0])
+    s = 0.0
     if r > 1e-9 and q <= 1.0:
         dwdq = -21.0 / (2.0 * math.pi * h * h * h) * 20.0 * q * (1.0 - q) ** 3
-        g = (dwdq / (h * r)) * d
-    return g
+        s = dwdq / (h * r)
+    return s
+
+
+@ti.func
+def wendland_gradient(d: ti.template(), h: ti.f32):
+    return wendland_gradient_scale(d.norm(), h) * d
 
 
 def kernel_numpy(name: str, r: np.ndarray, h: float) -> np.ndarray:

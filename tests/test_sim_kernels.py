@@ -62,3 +62,9 @@ def test_taichi_kernels_match_numpy_and_gradients_vanish_on_a_full_lattice(name)
     # the gradient points from the particle towards the centre (W decreases outwards)
     radial = np.einsum("ij,ij->i", gr.to_numpy(), pts)
     assert (radial <= 1e-6).all()
+    # its size is dW/dr (the solver stores the scalar s(r) of grad W = s(r) d per pair)
+    r = np.linalg.norm(pts, axis=1)
+    eps = 1e-6 * h
+    dwdr = (kernel_numpy(name, r + eps, h) - kernel_numpy(name, r - eps, h)) / (2 * eps)
+    np.testing.assert_allclose(np.linalg.norm(gr.to_numpy(), axis=1), np.abs(dwdr),
+                               rtol=1e-3, atol=1e-4 * np.abs(dwdr).max())
