@@ -27,10 +27,8 @@ from pourbench.sim.containers import OFF_GRID
 from pourbench.sim.errors import SimulationUnstable
 from pourbench.sim.grid import NeighbourSearch
 from pourbench.sim.kernels import (
-    cubic_gradient,
     cubic_gradient_scale,
     cubic_kernel,
-    wendland_gradient,
     wendland_gradient_scale,
     wendland_kernel,
 )
@@ -284,15 +282,11 @@ class DFSPHSolver:
 
     @ti.func
     def kernel_grad(self, d):
-        g = ti.Vector([0.0, 0.0, 0.0])
-        if ti.static(self.use_cubic):
-            g = cubic_gradient(d, self.h)
-        else:
-            g = wendland_gradient(d, self.h)
-        return g
+        return self.kernel_grad_scale(d.norm()) * d
 
     @ti.func
     def kernel_grad_scale(self, r):
+        """s(r) with grad W = s(r) d (``kernels.cubic_gradient_scale``)."""
         s = 0.0
         if ti.static(self.use_cubic):
             s = cubic_gradient_scale(r, self.h)
@@ -303,7 +297,8 @@ class DFSPHSolver:
     @ti.kernel
     def compute_density_and_factor(self):
         """rho_hat_i = sum_j V_j W_ij + sum_b V_b W_ib; alpha_i from the gradient sums
-        ([BK17] eq. 11, in volume form); the solver iterations recompute V grad W."""
+        ([BK17] eq. 11, in volume form); stores each fluid pair's gradient scalar for the
+        step's solver passes (``fluid_grad``)."""
         for i in self.x:
             xi = self.x[i]
             rho = self.V0 * self.kernel_w(0.0)
@@ -403,7 +398,7 @@ class DFSPHSolver:
     def fluid_grad(self, i, k, j):
         """V_j grad W_ij for i's k-th fluid neighbour j: the step's stored scalar (one float a
         pair, ``grad_scale``) times x_i - x_j (in cache). Recomputing the kernel in each of a
-        step's 10-40 passes cost more (1.19x the stream's step); a stored (N, 64) table of
+        step's 10-40 passes cost more (1.17x the stream's step); a stored (N, 64) table of
         whole gradients (12 B a pair, streamed from memory) cost more still."""
         return self.grad_scale[i, k] * (self.x[i] - self.x[j])
 
