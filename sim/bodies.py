@@ -55,7 +55,7 @@ def far_blocks(distance: np.ndarray, block: int, reach: float) -> np.ndarray:
     is too, since trilinear interpolation mixes a cell's corners with weights >= 0, so no wall
     acts and the grid need not be read. Block k of an axis covers cells k*block to
     k*block + block - 1, whose corners are grid points k*block to (k + 1)*block."""
-    far = np.asarray(distance, np.float64) >= reach * (1.0 + 1e-5)
+    far = np.asarray(distance) >= reach * (1.0 + 1e-5)
     for axis in range(3):
         n = far.shape[axis]
         blocks = max((n - 2) // block + 1, 1)  # cell n - 2 is the last one
@@ -149,15 +149,13 @@ class KinematicBodies:
         self.prof = ti.Vector.field(3, ti.f32, self.prof_n)
         self.prof.from_numpy(np.stack([prof.density, prof.slope, prof.adhesion], 1)
                              .astype(np.float32))
+        self.reach = prof.d0 + prof.step * (len(prof.density) - 1)  # m: no wall acts beyond
         # where each wall cannot act (``far_blocks``): most of the water skips the look-up
-        reach = prof.d0 + prof.step * (len(prof.density) - 1)
         grids, maps = iter(walls), []
         for b in self.bodies:
-            m = None
-            if b.sdf is not None:
-                d = next(grids)[:, 0].reshape(b.sdf.values.shape)
-                m = far_blocks(d, FAR_BLOCK, reach) if b.sdf_wall else np.zeros((1,) * 3, np.uint8)
-            maps.append(m)
+            d = next(grids)[:, 0].reshape(b.sdf.values.shape) if b.sdf is not None else None
+            maps.append(far_blocks(d, FAR_BLOCK, self.reach) if b.sdf_wall and d is not None
+                        else None)
         sizes = [0 if m is None else m.size for m in maps]
         starts = np.cumsum([0, *sizes[:-1]])
         self.far_offset = ti.field(ti.i32, B)
@@ -284,8 +282,8 @@ class KinematicBodies:
 
     @ti.func
     def wall_reach(self):
-        """Distance beyond which walls do not act on the fluid, m."""
-        return self.prof_d0 + self.prof_step * (self.prof_n - 1)
+        """Distance beyond which walls do not act on the fluid, m (``reach``)."""
+        return self.reach
 
     # ------------------------------------------------------------------ safety net
     @ti.func
@@ -314,7 +312,7 @@ class KinematicBodies:
                                                + k[2]], ti.i32)
                 if far != 0:
                     if ti.static(far_map):  # out is (distance, gradient)
-                        out[0] = self.wall_reach()
+                        out[0] = self.reach
                 else:
                     f = g - ti.cast(gi, ti.f32)
                     acc = outside * 0.0

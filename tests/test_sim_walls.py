@@ -223,7 +223,7 @@ def test_leak_check_bound_changes_no_correction():
     step *= (2 * R * rng.random(len(start)) / np.linalg.norm(step, axis=1))[:, None]
     # the bound the solver passes: the exact distance at the start (the smoothed one it
     # really passes is never larger), capped at the walls' reach; none off the grid
-    reach = kb.prof_d0 + kb.prof_step * (kb.prof_n - 1)
+    reach = kb.reach
     exact = sample_sdf(geom.sdf, local)
     exact = np.where(exact < OFF_GRID, np.minimum(exact, reach), -1.0)
     kb.prepare_leak_check(0.0, 0.01)
@@ -296,7 +296,7 @@ def test_far_map_changes_no_wall_distance():
     x = ti.Vector.field(3, ti.f32, n)
     dist = ti.field(ti.f32, n)
     grad = ti.Vector.field(3, ti.f32, n)
-    reach = kb.prof_d0 + kb.prof_step * (kb.prof_n - 1)
+    reach = kb.reach
 
     @ti.kernel
     def look_up():
