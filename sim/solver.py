@@ -225,24 +225,26 @@ class DFSPHSolver:
         self.grid.build_lists(self.x, self.bodies.x)
         self.stats.neighbour_overflow += int(self.grid.overflow[None])
         self._lap("neighbour_lists")
-        # 2. Densities and DFSPH factors alpha_i (eqs. 9, 11).
-        self.compute_density_and_factor()
+        # 2. Densities and DFSPH factors alpha_i (eqs. 9, 11); the divergence solve's warm
+        # start is applied in the same pass over the neighbours.
+        dt = self.stats.last_dt or self.initial_dt
+        self._divergence_dt = dt
+        self._warm_start(self.kappa_divergence, self.warm_divergence, 0.0, 0.0)
+        self.compute_density_and_factor(dt)
         self._cache_boundary_flux()
         self._lap("density_factor")
         # 3. Divergence-free solver (Algorithm 2): make D rho / Dt = 0 with the current v.
-        dt = self.stats.last_dt or self.initial_dt
-        self._divergence_dt = dt
         it_v, err_v = self.divergence_solve(dt)
         self._lap("divergence_solve")
         # 4. CFL time step, bodies' velocities included.
         dt = self.cfl_time_step(dt_cap)
         self._lap("cfl")
-        # 5. Non-pressure forces: gravity and viscosity (boundary moving over [t, t+dt]).
+        # 5. Non-pressure forces: gravity and viscosity (boundary moving over [t, t+dt]),
+        # and the density solve's warm start, in one pass over the neighbours.
         self.bodies.set_interval_velocity(self.time, dt)
         self._cache_boundary_flux()
         self._lap("bodies")
-        if self.use_tension:
-            self.compute_normals()
+        self._density_warm_start(dt)
         self.apply_non_pressure_forces(dt)
         self._lap("non_pressure")
         # 6. Constant-density solver (Algorithm 3): predicted density error -> 0.
@@ -295,10 +297,11 @@ class DFSPHSolver:
         return s
 
     @ti.kernel
-    def compute_density_and_factor(self):
+    def compute_density_and_factor(self, warm_dt: ti.f32):
         """rho_hat_i = sum_j V_j W_ij + sum_b V_b W_ib; alpha_i from the gradient sums
         ([BK17] eq. 11, in volume form); stores each fluid pair's gradient scalar for the
-        step's solver passes (``fluid_grad``)."""
+        step's solver passes (``fluid_grad``). Applies the divergence solve's warm start
+        (``kappa``, over ``warm_dt``) in the same pass: a pass over the neighbours less."""
         for i in self.x:
             xi = self.x[i]
             rho = self.V0 * self.kernel_w(0.0)
@@ -306,6 +309,8 @@ class DFSPHSolver:
             grad_b_sum = ti.Vector([0.0, 0.0, 0.0])
             sq_sum = 0.0
             vi = self.v[i]
+            ki = self.kappa[i]
+            pressure = ti.Vector([0.0, 0.0, 0.0])  # as ``pressure_acceleration``
             approach = 0.0  # fastest closing speed towards a neighbour or wall, m/s
             for k in range(self.grid.fluid_nb_count[i]):
                 j = self.grid.fluid_nb[i, k]
@@ -317,6 +322,7 @@ class DFSPHSolver:
                 g = scale * d
                 grad_sum += g
                 sq_sum += g.norm_sqr()
+                pressure -= (ki + self.kappa[j]) * g
                 if ti.static(self.clamp_pressure):
                     approach = ti.max(approach, (self.v[j] - vi).dot(d) / ti.max(dist, 1e-9))
             for k in range(self.grid.boundary_nb_count[i]):
@@ -348,6 +354,10 @@ class DFSPHSolver:
             self.density[i] = rho
             denom = grad_sum.norm_sqr() + sq_sum
             self.factor[i] = 1.0 / denom if denom > 1e-6 else 0.0
+            pressure -= ki * grad_b_sum
+            self.v_tmp[i] = vi + warm_dt * pressure
+        for i in self.x:  # velocities change once all were read (``approach``)
+            self.v[i] = self.v_tmp[i]
 
     @ti.func
     def _walls(self, i, xi):
@@ -408,13 +418,21 @@ class DFSPHSolver:
         return self.bodies.volume[j] * self.kernel_grad(self.x[i] - self.bodies.x[j])
 
     @ti.func
-    def velocity_divergence(self, i):
-        """sum_j V_j (v_i - v_j) . grad W_ij over fluid and boundary (= D rho_hat / Dt)."""
+    def velocity_divergence(self, i, with_normal: ti.template()):
+        """sum_j V_j (v_i - v_j) . grad W_ij over fluid and boundary (= D rho_hat / Dt).
+        ``with_normal``: also store i's surface normal (Akinci et al. 2013, eq. 5: n_i =
+        h sum_j V_j / rho_hat_j grad W_ij) from the same gradients."""
         vi = self.v[i]
         div = 0.0
+        n = ti.Vector([0.0, 0.0, 0.0])
         for k in range(self.grid.fluid_nb_count[i]):
             j = self.grid.fluid_nb[i, k]
-            div += self.fluid_grad(i, k, j).dot(vi - self.v[j])
+            g = self.fluid_grad(i, k, j)
+            div += g.dot(vi - self.v[j])
+            if ti.static(with_normal):
+                n += g / self.density[j]
+        if ti.static(with_normal):
+            self.normal[i] = self.h * n
         # boundary part: sum_b V_b grad W_ib . (v_i - v_b), with the sums over b cached per step
         div += vi.dot(self.grad_b_sum[i]) - self.boundary_flux[i]
         return div
@@ -487,14 +505,15 @@ class DFSPHSolver:
         return nn
 
     @ti.kernel
-    def _divergence_error(self, dt: ti.f32) -> ti.i64:
+    def _divergence_error(self, dt: ti.f32, with_normals: ti.template()) -> ti.i64:
         """Divergence (clamped >= 0) and this iteration's kappa^v_i = div_i alpha_i / dt;
         returns the summed error div_i dt (``_add_error``). A particle with too few neighbours
         (walls included, ``_neighbour_count``) is at a free surface: its divergence is not
-        corrected ([BK17]; SPlisHSPlasH counts boundary particles as neighbours too)."""
+        corrected ([BK17]; SPlisHSPlasH counts boundary particles as neighbours too).
+        ``with_normals`` (the first pass of a step): also the surface normals."""
         self.err_sum[None] = 0
         for i in self.x:
-            div = self.velocity_divergence(i)
+            div = self.velocity_divergence(i, with_normals)
             if div < 0.0 or self._neighbour_count(i) < MIN_NEIGHBOURS_DIVERGENCE:
                 div = 0.0
             self.rho_adv[i] = div
@@ -518,7 +537,8 @@ class DFSPHSolver:
         returns the summed error rho*_i - 1 (``_add_error``)."""
         self.err_sum[None] = 0
         for i in self.x:
-            self._one_sided_update(i, self.density[i] + dt * self.velocity_divergence(i), dt)
+            self._one_sided_update(i, self.density[i] + dt * self.velocity_divergence(i, False),
+                                   dt)
         return self.err_sum[None]
 
     @ti.kernel
@@ -533,7 +553,7 @@ class DFSPHSolver:
         many at long steps)."""
         self.err_sum[None] = 0
         for i in self.x:
-            rho_star = self.density[i] + dt * self.velocity_divergence(i)
+            rho_star = self.density[i] + dt * self.velocity_divergence(i, False)
             if self.impacting[i] != 0:
                 total = self.kappa_density[i]
                 step = PRESSURE_RELAXATION * (rho_star - 1.0) * self.factor[i] / (dt * dt)
@@ -549,24 +569,21 @@ class DFSPHSolver:
                 self._one_sided_update(i, rho_star, dt)
         return self.err_sum[None]
 
-    def _solve(self, error_kernel, total, tol: float, dt: float, warm: float,
-               min_iterations: int, warm_steady: float = 0.0,
-               mean_scale: float = 0.0) -> tuple[int, float]:
-        """``mean_scale`` 0 (the divergence solve, or no running average yet): no steady
-        part, ``warm`` of the whole stiffness (``_warm_start``)."""
+    def _iterate(self, error_kernel, total, tol: float, dt: float, min_iterations: int,
+                 first_error: int) -> tuple[int, float]:
+        """Jacobi iterations after the warm start (applied by the pass before: the density
+        stage for the divergence solve, the non-pressure forces for the density solve) and
+        the first error pass (its summed error ``first_error``): apply kappa, then measure
+        the error and compute the next kappa, until at least ``min_iterations`` and the mean
+        error is within ``tol``."""
         s = self.settings
-        self._warm_start(total, warm, warm_steady, mean_scale)
-        if warm > 0.0:
-            self._apply_pressure(self.kappa, dt)
         it = 0
-        err = 0.0
-        while True:
-            # also adds this iteration's kappa into `total`; returns the summed error
-            err = float(error_kernel(dt)) / (ERROR_SCALE * self.n)
-            if (it >= min_iterations and err <= tol) or it >= s.max_iterations:
-                break
+        err = float(first_error) / (ERROR_SCALE * self.n)
+        while not ((it >= min_iterations and err <= tol) or it >= s.max_iterations):
             self._apply_pressure(self.kappa, dt)
             it += 1
+            # also adds this iteration's kappa into `total`; returns the summed error
+            err = float(error_kernel(dt)) / (ERROR_SCALE * self.n)
         self._undo_last_kappa(total)
         return it, err
 
@@ -576,31 +593,38 @@ class DFSPHSolver:
             total[i] -= self.kappa[i]
 
     def divergence_solve(self, dt: float) -> tuple[int, float]:
-        """[BK17] Algorithm 2 with warm start (half the previous kappa^v), at least
-        ``min_divergence_iterations`` iterations."""
+        """[BK17] Algorithm 2 with warm start (half the previous kappa^v, applied by
+        ``compute_density_and_factor``), at least ``min_divergence_iterations`` iterations.
+        Its first error pass also computes the surface normals (one pass over the
+        neighbours, not two)."""
         s = self.settings
-        return self._solve(self._divergence_error, self.kappa_divergence, s.divergence_tol, dt,
-                           self.warm_divergence, s.min_divergence_iterations)
+        first = self._divergence_error(dt, self.use_tension)
+        return self._iterate(lambda t: self._divergence_error(t, False), self.kappa_divergence,
+                             s.divergence_tol, dt, s.min_divergence_iterations, first)
 
-    def density_solve(self, dt: float) -> tuple[int, float]:
-        """[BK17] Algorithm 3, warm-started with the previous step's kappa: ``warm_start``
-        of the part its running average also holds, 0.8 of any excess (``_warm_start``: above
-        0.8, still water keeps more of its pressure while an impact's spike fades). A kappa
-        that corrected a position error over dt_prev would over-push over a shorter step, so
-        it is scaled by (dt / dt_prev)^2 when the step shrinks. With ``pressure_clamp =
-        "pressure"`` the iterations of impacting particles are two-sided
-        (``_density_error_two_sided``)."""
+    def _density_warm_start(self, dt: float) -> None:
+        """The density solve's first kappa ([BK17] sec. 4.3), applied by
+        ``apply_non_pressure_forces``: ``warm_start`` of the part of last step's kappa that its
+        running average also holds, 0.8 of any excess (``_warm_start``: above 0.8, still water
+        keeps more of its pressure while an impact's spike fades). A kappa that corrected a
+        position error over dt_prev would over-push over a shorter step, so it is scaled by
+        (dt / dt_prev)^2 when the step shrinks."""
         prev = self._prev_dt or dt
         shrink = min(1.0, (dt / prev) ** 2)
         self._prev_dt = dt
+        mean_scale = 1.0 / self._kappa_mean_weight if self._kappa_mean_weight > 0.0 else 0.0
+        self._warm_start(self.kappa_density, self.warm_density * shrink,
+                         self.settings.warm_start * shrink, mean_scale)
+
+    def density_solve(self, dt: float) -> tuple[int, float]:
+        """[BK17] Algorithm 3 from the warm start (``_density_warm_start``). With
+        ``pressure_clamp = "pressure"`` the iterations of impacting particles are two-sided
+        (``_density_error_two_sided``)."""
         error_kernel = self._density_error
         if self.clamp_pressure:
             error_kernel = self._density_error_two_sided
-        mean_scale = 1.0 / self._kappa_mean_weight if self._kappa_mean_weight > 0.0 else 0.0
-        return self._solve(error_kernel, self.kappa_density,
-                           self.settings.density_tol, dt, self.warm_density * shrink,
-                           self.settings.min_iterations, self.settings.warm_start * shrink,
-                           mean_scale)
+        return self._iterate(error_kernel, self.kappa_density, self.settings.density_tol, dt,
+                             self.settings.min_iterations, error_kernel(dt))
 
     def _average_pressure(self, dt: float) -> None:
         """Fold this step's stiffness into the running average (weight 1 - exp(-dt / tau)).
@@ -690,39 +714,47 @@ class DFSPHSolver:
 
     @ti.kernel
     def apply_non_pressure_forces(self, dt: ti.f32):
-        """v* = v + dt (g + viscosity): XSPH smoothing or the standard SPH Laplacian
-        (Monaghan 2005 / [BK17] sec. 5), walls included with their own velocities."""
+        """v* = v + dt (g + viscosity + surface tension): XSPH smoothing or the standard SPH
+        Laplacian (Monaghan 2005 / [BK17] sec. 5), walls included with their own velocities.
+        Adds the density solve's warm start (``kappa``, ``pressure_acceleration``) in the
+        same pass over the neighbours."""
         for i in self.x:
             xi = self.x[i]
             vi = self.v[i]
+            ki = self.kappa[i]
+            visc = ti.Vector([0.0, 0.0, 0.0])  # XSPH's sum, or the Laplacian
+            tension = ti.Vector([0.0, 0.0, 0.0])
+            pressure = ti.Vector([0.0, 0.0, 0.0])
+            eps = 0.01 * self.h * self.h
+            for k in range(self.grid.fluid_nb_count[i]):
+                j = self.grid.fluid_nb[i, k]
+                d = xi - self.x[j]
+                r = d.norm()
+                g = self.grad_scale[i, k] * d  # ``fluid_grad``
+                if ti.static(self.use_xsph):
+                    visc += self.V0 * self.kernel_w(r) * (self.v[j] - vi)
+                else:
+                    visc += (vi - self.v[j]).dot(d) / (d.norm_sqr() + eps) * g
+                if ti.static(self.use_tension):
+                    tension += self._tension_pair(i, j, d, r)
+                pressure -= (ki + self.kappa[j]) * g
+            pressure -= ki * self.grad_b_sum[i]
+            for k in range(self.grid.boundary_nb_count[i]):
+                j = self.grid.boundary_nb[i, k]
+                d = xi - self.bodies.x[j]
+                if ti.static(self.use_xsph):
+                    w = self.bodies.volume[j] * self.kernel_w(d.norm())
+                    visc += w * (self.bodies.v[j] - vi)
+                else:
+                    vij = vi - self.bodies.v[j]
+                    visc += (vij.dot(d) / (d.norm_sqr() + eps)) * self.boundary_grad(i, j)
             dv = dt * self.gravity
             if ti.static(self.use_xsph):
-                c = self.xsph
-                acc = ti.Vector([0.0, 0.0, 0.0])
-                for k in range(self.grid.fluid_nb_count[i]):
-                    j = self.grid.fluid_nb[i, k]
-                    acc += self.V0 * self.kernel_w((xi - self.x[j]).norm()) * (self.v[j] - vi)
-                for k in range(self.grid.boundary_nb_count[i]):
-                    j = self.grid.boundary_nb[i, k]
-                    w = self.bodies.volume[j] * self.kernel_w((xi - self.bodies.x[j]).norm())
-                    acc += w * (self.bodies.v[j] - vi)
-                dv += c * acc
+                dv += self.xsph * visc
             else:
-                lap = ti.Vector([0.0, 0.0, 0.0])
-                eps = 0.01 * self.h * self.h
-                for k in range(self.grid.fluid_nb_count[i]):
-                    j = self.grid.fluid_nb[i, k]
-                    d = xi - self.x[j]
-                    lap += ((vi - self.v[j]).dot(d) / (d.norm_sqr() + eps)
-                            * self.fluid_grad(i, k, j))
-                for k in range(self.grid.boundary_nb_count[i]):
-                    j = self.grid.boundary_nb[i, k]
-                    d = xi - self.bodies.x[j]
-                    vij = vi - self.bodies.v[j]
-                    lap += (vij.dot(d) / (d.norm_sqr() + eps)) * self.boundary_grad(i, j)
-                dv += dt * 10.0 * self.nu * lap
+                dv += dt * 10.0 * self.nu * visc
             if ti.static(self.use_tension):
-                dv += dt * self._surface_tension(i)
+                dv += dt * (tension + self._adhesion(i))
             if ti.static(self.has_walls):
                 # walls given by signed distance: XSPH towards their velocity, and their drag
                 for b in range(self.num_walls):
@@ -733,19 +765,9 @@ class DFSPHSolver:
                             dv += self.xsph * fw * rel
                         if ti.static(self.wall_friction > 0.0):
                             dv += ti.min(dt * self.wall_friction * ti.min(fw, 1.0), 1.0) * rel
-            self.v_tmp[i] = vi + dv
-        for i in self.x:
+            self.v_tmp[i] = vi + dv + dt * pressure
+        for i in self.x:  # velocities change once all were read
             self.v[i] = self.v_tmp[i]
-
-    @ti.kernel
-    def compute_normals(self):
-        """Akinci et al. 2013 surface normals n_i = h sum_j V_j / rho_hat_j grad W_ij (eq. 5)."""
-        for i in self.x:
-            n = ti.Vector([0.0, 0.0, 0.0])
-            for k in range(self.grid.fluid_nb_count[i]):
-                j = self.grid.fluid_nb[i, k]
-                n += self.fluid_grad(i, k, j) / self.density[j]
-            self.normal[i] = self.h * n
 
     @ti.func
     def cohesion_c(self, r):
@@ -767,26 +789,24 @@ class DFSPHSolver:
         return a
 
     @ti.func
-    def _surface_tension(self, i):
-        """Cohesion, curvature and adhesion acceleration (Akinci et al. 2013, eqs. 1-8):
-        sum_j K_ij (-gamma m_j C(r) x_ij / r - gamma (n_i - n_j)), K_ij = 2 / (rho_i + rho_j),
-        and -beta rho0 sum_b V_b A(r) x_ib / r over boundary samples and walls."""
-        xi = self.x[i]
-        ni = self.normal[i]
-        a = ti.Vector([0.0, 0.0, 0.0])
+    def _tension_pair(self, i, j, d, r):
+        """Cohesion and curvature of fluid pair (i, j) (Akinci et al. 2013, eqs. 1-6):
+        K_ij (-gamma m_j C(r) x_ij / r - gamma (n_i - n_j)), K_ij = 2 / (rho_i + rho_j)."""
+        kij = 2.0 / (self.density[i] + self.density[j])
         m = self.V0 * REST_DENSITY
-        for k in range(self.grid.fluid_nb_count[i]):
-            j = self.grid.fluid_nb[i, k]
-            d = xi - self.x[j]
-            r = d.norm()
-            kij = 2.0 / (self.density[i] + self.density[j])
-            acc = -self.gamma * (ni - self.normal[j])
-            if r > 1e-9:
-                acc -= self.gamma * m * self.cohesion_c(r) * d / r
-            a += kij * acc
+        acc = -self.gamma * (self.normal[i] - self.normal[j])
+        if r > 1e-9:
+            acc -= self.gamma * m * self.cohesion_c(r) * d / r
+        return kij * acc
+
+    @ti.func
+    def _adhesion(self, i):
+        """Adhesion to boundary samples and walls (Akinci et al. 2013, eqs. 7-8):
+        -beta rho0 sum_b V_b A(r) x_ib / r."""
+        a = ti.Vector([0.0, 0.0, 0.0])
         for k in range(self.grid.boundary_nb_count[i]):
             j = self.grid.boundary_nb[i, k]
-            d = xi - self.bodies.x[j]
+            d = self.x[i] - self.bodies.x[j]
             r = d.norm()
             if r > 1e-9:
                 a -= self.beta * REST_DENSITY * self.bodies.volume[j] * self.adhesion_a(r) * d / r

@@ -12,7 +12,9 @@ fluid neighbours of the fastest, and the free-fall speed from the settled water'
 height plus the fastest container point's speed (energy allows no more). With
 ``--stages`` it also records, for every step, each stage's velocity jumps above
 ``--jump`` m/s that sped a particle up, and the wall it was nearest (slow: two read-backs per
-stage). ``--json FILE`` saves it all.
+stage). Each solver's warm start is applied in the pass before it (the density stage applies
+the divergence solve's, the non-pressure forces the density solve's), so their gains count
+there. ``--json FILE`` saves it all.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from collections import Counter
 import numpy as np
 
 GRAVITY = 9.81
-STAGES = ("divergence_solve", "apply_non_pressure_forces", "density_solve", "_cap_speed")
+STAGES = ("compute_density_and_factor", "divergence_solve", "apply_non_pressure_forces",
+          "density_solve", "_cap_speed")
 
 
 class _StageJumps:
