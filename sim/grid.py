@@ -80,9 +80,7 @@ class NeighbourSearch:
         self.boundary_nb = ti.field(ti.i32, (nf, self.max_boundary))
         self.boundary_nb_count = ti.field(ti.i32, nf)
         self.overflow = ti.field(ti.i32, ())
-        self._scratch_v = ti.Vector.field(3, ti.f32, nf)
-        self._scratch_f = ti.field(ti.f32, nf)
-        self._scratch_i = ti.field(ti.i32, nf)
+        self._scratch: dict = {}  # ``_scratch_for``
 
     # ------------------------------------------------------------------ cells
     @ti.func
@@ -148,30 +146,25 @@ class NeighbourSearch:
                 order[b + 1] = v
 
     @ti.kernel
-    def _identity(self, f: ti.template()):
-        for i in f:
-            f[i] = i
+    def _permute(self, fields: ti.template(), scratch: ti.template()):
+        """fields[k][slot] = fields[k][order[slot]] for every field: one gather and one
+        copy-back pass for all of them (a pass per field cost a tenth of the sort)."""
+        for s in self.f_order:
+            src = self.f_order[s]
+            for k in ti.static(range(len(fields))):
+                scratch[k][s] = fields[k][src]
+        for s in self.f_order:
+            for k in ti.static(range(len(fields))):
+                fields[k][s] = scratch[k][s]
 
-    @ti.kernel
-    def _permute_vec(self, f: ti.template()):
-        for s in self.f_order:
-            self._scratch_v[s] = f[self.f_order[s]]
-        for s in self.f_order:
-            f[s] = self._scratch_v[s]
-
-    @ti.kernel
-    def _permute_f32(self, f: ti.template()):
-        for s in self.f_order:
-            self._scratch_f[s] = f[self.f_order[s]]
-        for s in self.f_order:
-            f[s] = self._scratch_f[s]
-
-    @ti.kernel
-    def _permute_i32(self, f: ti.template()):
-        for s in self.f_order:
-            self._scratch_i[s] = f[self.f_order[s]]
-        for s in self.f_order:
-            f[s] = self._scratch_i[s]
+    def _scratch_for(self, fields: tuple) -> tuple:
+        """A scratch field shaped like each of ``fields`` (made once per list of fields)."""
+        key = tuple(id(f) for f in fields)
+        if key not in self._scratch:
+            self._scratch[key] = tuple(
+                ti.Vector.field(f.n, f.dtype, f.shape) if isinstance(f, ti.MatrixField)
+                else ti.field(f.dtype, f.shape) for f in fields)
+        return self._scratch[key]
 
     def sort_fluid(self, x, ids, carried: list) -> None:
         """Reorder the fluid so cells are contiguous (by cell, then by stable id ``ids``);
@@ -179,13 +172,8 @@ class NeighbourSearch:
         self._count(x, self.f_cell, self.f_rank, self.f_count)
         self._exclusive_scan(self.f_count, self.f_start)
         self._place(self.f_cell, self.f_rank, self.f_start, self.f_count, self.f_order, ids)
-        for f in [x, ids, *carried]:
-            if isinstance(f, ti.MatrixField):
-                self._permute_vec(f)
-            elif f.dtype == ti.i32:
-                self._permute_i32(f)
-            else:
-                self._permute_f32(f)
+        fields = (x, ids, *carried)
+        self._permute(fields, self._scratch_for(fields))
 
     def bin_boundary(self, xb, ids) -> None:
         """Bin boundary particles (they are not moved in memory; ``b_sorted`` indexes them)."""

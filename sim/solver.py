@@ -231,7 +231,6 @@ class DFSPHSolver:
         self._divergence_dt = dt
         self._warm_start(self.kappa_divergence, self.warm_divergence, 0.0, 0.0)
         self.compute_density_and_factor(dt)
-        self._cache_boundary_flux()
         self._lap("density_factor")
         # 3. Divergence-free solver (Algorithm 2): make D rho / Dt = 0 with the current v.
         it_v, err_v = self.divergence_solve(dt)
@@ -242,7 +241,6 @@ class DFSPHSolver:
         # 5. Non-pressure forces: gravity and viscosity (boundary moving over [t, t+dt]),
         # and the density solve's warm start, in one pass over the neighbours.
         self.bodies.set_interval_velocity(self.time, dt)
-        self._cache_boundary_flux()
         self._lap("bodies")
         self._density_warm_start(dt)
         self.apply_non_pressure_forces(dt)
@@ -301,7 +299,8 @@ class DFSPHSolver:
         """rho_hat_i = sum_j V_j W_ij + sum_b V_b W_ib; alpha_i from the gradient sums
         ([BK17] eq. 11, in volume form); stores each fluid pair's gradient scalar for the
         step's solver passes (``fluid_grad``). Applies the divergence solve's warm start
-        (``kappa``, over ``warm_dt``) in the same pass: a pass over the neighbours less."""
+        (``kappa``, over ``warm_dt``) and caches its boundary flux in the same pass: a pass
+        over the neighbours less."""
         for i in self.x:
             xi = self.x[i]
             rho = self.V0 * self.kernel_w(0.0)
@@ -355,6 +354,7 @@ class DFSPHSolver:
             denom = grad_sum.norm_sqr() + sq_sum
             self.factor[i] = 1.0 / denom if denom > 1e-6 else 0.0
             pressure -= ki * grad_b_sum
+            self._cache_boundary_flux(i)
             self.v_tmp[i] = vi + warm_dt * pressure
         for i in self.x:  # velocities change once all were read (``approach``)
             self.v[i] = self.v_tmp[i]
@@ -437,19 +437,19 @@ class DFSPHSolver:
         div += vi.dot(self.grad_b_sum[i]) - self.boundary_flux[i]
         return div
 
-    @ti.kernel
-    def _cache_boundary_flux(self):
-        """sum_b V_b grad W_ib . v_b with the boundary velocities of the coming solve."""
-        for i in self.x:
-            f = 0.0
-            for k in range(self.grid.boundary_nb_count[i]):
-                j = self.grid.boundary_nb[i, k]
-                f += self.boundary_grad(i, j).dot(self.bodies.v[j])
-            if ti.static(self.has_walls):
-                for b in range(self.num_walls):
-                    if self.wall_f[i, b] > 0.0:
-                        f += self.wall_grad[i, b].dot(self._wall_velocity(b, self.x[i]))
-            self.boundary_flux[i] = f
+    @ti.func
+    def _cache_boundary_flux(self, i):
+        """sum_b V_b grad W_ib . v_b with the boundary velocities of the coming solve (cached by
+        the pass before each solve: the density stage, the non-pressure forces)."""
+        f = 0.0
+        for k in range(self.grid.boundary_nb_count[i]):
+            j = self.grid.boundary_nb[i, k]
+            f += self.boundary_grad(i, j).dot(self.bodies.v[j])
+        if ti.static(self.has_walls):
+            for b in range(self.num_walls):
+                if self.wall_f[i, b] > 0.0:
+                    f += self.wall_grad[i, b].dot(self._wall_velocity(b, self.x[i]))
+        self.boundary_flux[i] = f
 
     @ti.func
     def pressure_acceleration(self, i, kap: ti.template()):
@@ -716,8 +716,8 @@ class DFSPHSolver:
     def apply_non_pressure_forces(self, dt: ti.f32):
         """v* = v + dt (g + viscosity + surface tension): XSPH smoothing or the standard SPH
         Laplacian (Monaghan 2005 / [BK17] sec. 5), walls included with their own velocities.
-        Adds the density solve's warm start (``kappa``, ``pressure_acceleration``) in the
-        same pass over the neighbours."""
+        Adds the density solve's warm start (``kappa``, ``pressure_acceleration``) and caches
+        its boundary flux in the same pass over the neighbours."""
         for i in self.x:
             xi = self.x[i]
             vi = self.v[i]
@@ -765,6 +765,7 @@ class DFSPHSolver:
                             dv += self.xsph * fw * rel
                         if ti.static(self.wall_friction > 0.0):
                             dv += ti.min(dt * self.wall_friction * ti.min(fw, 1.0), 1.0) * rel
+            self._cache_boundary_flux(i)
             self.v_tmp[i] = vi + dv + dt * pressure
         for i in self.x:  # velocities change once all were read
             self.v[i] = self.v_tmp[i]
