@@ -160,11 +160,11 @@ class NeighbourSearch:
     def _scratch_for(self, fields: tuple) -> tuple:
         """A scratch field shaped like each of ``fields`` (made once per list of fields)."""
         key = tuple(id(f) for f in fields)
-        if key not in self._scratch:
-            self._scratch[key] = tuple(
+        if key not in self._scratch:  # the fields are kept too, so that no id is reused
+            self._scratch[key] = (fields, tuple(
                 ti.Vector.field(f.n, f.dtype, f.shape) if isinstance(f, ti.MatrixField)
-                else ti.field(f.dtype, f.shape) for f in fields)
-        return self._scratch[key]
+                else ti.field(f.dtype, f.shape) for f in fields))
+        return self._scratch[key][1]
 
     def sort_fluid(self, x, ids, carried: list) -> None:
         """Reorder the fluid so cells are contiguous (by cell, then by stable id ``ids``);
