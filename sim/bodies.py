@@ -293,11 +293,6 @@ class KinematicBodies:
         grad = (self.pose[b] @ ti.Vector([out[1], out[2], out[3], 0.0])).xyz
         return out[0], grad
 
-    @ti.func
-    def wall_reach(self):
-        """Distance beyond which walls do not act on the fluid, m (``reach``)."""
-        return self.reach
-
     # ------------------------------------------------------------------ safety net
     @ti.func
     def sdf_at(self, b, p):

@@ -367,7 +367,7 @@ class DFSPHSolver:
         rho = 0.0
         grad = ti.Vector([0.0, 0.0, 0.0])
         adh = ti.Vector([0.0, 0.0, 0.0])
-        reach = b_.wall_reach()
+        reach = b_.reach  # m: no wall acts beyond
         for b in range(self.num_walls):
             f = 0.0
             g = ti.Vector([0.0, 0.0, 0.0])
