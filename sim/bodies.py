@@ -69,6 +69,13 @@ def far_blocks(distance: np.ndarray, block: int, reach: float) -> np.ndarray:
     return far.astype(np.uint8)
 
 
+def _as_box(values: np.ndarray, revolved: bool) -> np.ndarray:
+    """A grid's values (per node, a scalar or a vector) as the box the look-up reads: a
+    revolved (n_rho, ny, ...) table becomes (n_rho, ny, 2, ...), two equal z layers
+    (trilinear interpolation needs two)."""
+    return np.repeat(values[:, :, None], 2, axis=2) if revolved else values
+
+
 @ti.data_oriented
 class KinematicBodies:
     """All bodies: boundary particles with their world positions and velocities, walls given
@@ -110,33 +117,40 @@ class KinematicBodies:
         self.inv_old = ti.Matrix.field(4, 4, ti.f32, B)
         self.pose_new = ti.Matrix.field(4, 4, ti.f32, B)
         self.inv_new = ti.Matrix.field(4, 4, ti.f32, B)
-        # signed-distance grids, concatenated
+        # signed-distance grids, concatenated; a revolved (rho, y) table is stored as a box
+        # of two equal z layers, which the look-up reads at z = 0 (``_trilinear``)
+        grids = [b.sdf for b in self.bodies]
         offsets, dims, origins, pitches, values = [], [], [], [], []
         total = 0
-        for b in self.bodies:
-            if b.sdf is None:
+        for g in grids:
+            if g is None:
                 offsets.append(-1)
                 dims.append((2, 2, 2))
                 origins.append((0.0, 0.0, 0.0))
                 pitches.append(1.0)
             else:
                 offsets.append(total)
-                dims.append(b.sdf.values.shape)
-                origins.append(tuple(b.sdf.origin))
-                pitches.append(b.sdf.pitch)
-                values.append(b.sdf.values.ravel())
-                total += b.sdf.values.size
+                dims.append(_as_box(g.values, g.revolved).shape)
+                origins.append(tuple(g.origin))
+                pitches.append(g.pitch)
+                values.append(_as_box(g.values, g.revolved).ravel())
+                total += values[-1].size
         self.sdf_values = ti.field(ti.f32, max(total, 1))
         if values:
             self.sdf_values.from_numpy(np.concatenate(values).astype(np.float32))
+        self.revolved = ti.field(ti.i32, B)
+        self.revolved.from_numpy(np.array([int(g is not None and g.revolved) for g in grids],
+                                          np.int32))
         # walls act through a smoothed distance and its gradient (one vec4 lookup): the blur
         # rounds concave corners, where the nearest-surface distance would switch direction
         self.wall_values = ti.Vector.field(4, ti.f32, max(total, 1))
-        walls = [self._wall_grid(b.sdf, particle_radius) if (b.sdf is not None and b.sdf_wall)
-                 else np.zeros((b.sdf.values.size, 4), np.float32) for b in self.bodies
-                 if b.sdf is not None]
-        if walls and any(b.sdf_wall for b in self.bodies):
-            self.wall_values.from_numpy(np.concatenate(walls))
+        walls = [None if g is None
+                 else self._wall_grid(g, particle_radius) if b.sdf_wall
+                 else np.zeros(_as_box(g.values, g.revolved).shape + (4,), np.float32)
+                 for b, g in zip(self.bodies, grids, strict=True)]
+        if any(b.sdf_wall for b in self.bodies) and values:
+            self.wall_values.from_numpy(np.concatenate([w.reshape(-1, 4) for w in walls
+                                                        if w is not None]))
         self.sdf_offset = ti.field(ti.i32, B)
         self.is_wall = ti.field(ti.i32, B)
         self.is_wall.from_numpy(np.array([int(b.sdf_wall and b.sdf is not None)
@@ -151,11 +165,10 @@ class KinematicBodies:
                              .astype(np.float32))
         self.reach = prof.d0 + prof.step * (len(prof.density) - 1)  # m: no wall acts beyond
         # where each wall cannot act (``far_blocks``): most of the water skips the look-up
-        grids, maps = iter(walls), []
-        for b in self.bodies:
-            d = next(grids)[:, 0].reshape(b.sdf.values.shape) if b.sdf is not None else None
-            maps.append(far_blocks(d, FAR_BLOCK, self.reach) if b.sdf_wall and d is not None
-                        else None)
+        # of a box grid (a revolved table is small enough to stay in cache: no map)
+        maps = [far_blocks(w[..., 0], FAR_BLOCK, self.reach)
+                if b.sdf_wall and w is not None and not g.revolved else None
+                for b, g, w in zip(self.bodies, grids, walls, strict=True)]
         sizes = [0 if m is None else m.size for m in maps]
         starts = np.cumsum([0, *sizes[:-1]])
         self.far_offset = ti.field(ti.i32, B)
@@ -188,24 +201,30 @@ class KinematicBodies:
 
     @staticmethod
     def _wall_grid(sdf: SdfGrid, particle_radius: float) -> np.ndarray:
-        """(cells, 4) float32: smoothed signed distance and its gradient, in the SDF's layout."""
+        """(nx, ny, nz, 4) float32, laid out as the stored grid (``_as_box``): smoothed signed
+        distance and its gradient (a revolved table's: d/d rho, d/dy, 0)."""
         from scipy import ndimage
 
         sigma = WALL_SMOOTHING * particle_radius / sdf.pitch
         exact = sdf.values.astype(np.float64)
         # the blur only ever brings a wall closer: concave corners round off, while thin walls
-        # and convex rims keep their exact distance (a blurred thin wall would go soft)
-        d = np.minimum(ndimage.gaussian_filter(exact, sigma, mode="nearest"), exact)
-        gx, gy, gz = np.gradient(d, sdf.pitch)
-        return np.stack([d, gx, gy, gz], -1).reshape(-1, 4).astype(np.float32)
+        # and convex rims keep their exact distance (a blurred thin wall would go soft). A
+        # revolved table mirrors about its axis (rho = 0); the 3D blur of the solid would
+        # differ by sigma^2 / (2 rho) times the slope, under 0.02 r for these containers
+        mode = ("mirror", "nearest") if sdf.revolved else "nearest"
+        d = np.minimum(ndimage.gaussian_filter(exact, sigma, mode=mode), exact)
+        grads = list(np.gradient(d, sdf.pitch))
+        if sdf.revolved:
+            grads[0][0] = 0.0  # on the axis, by symmetry
+            grads.append(np.zeros_like(d))
+        return _as_box(np.stack([d, *grads], -1).astype(np.float32), sdf.revolved)
 
     @staticmethod
     def _corners_of(b: RigidBody) -> np.ndarray:
         if len(b.points):
             lo, hi = b.points.min(0), b.points.max(0)
         elif b.sdf is not None:
-            lo = b.sdf.origin
-            hi = lo + b.sdf.pitch * (np.array(b.sdf.values.shape) - 1)
+            lo, hi = b.sdf.lo, b.sdf.hi
         else:
             lo = hi = np.zeros(3)
         c = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])
@@ -290,7 +309,12 @@ class KinematicBodies:
         p = (self.inv_pose[b] @ ph).xyz
         out = self._trilinear(self.wall_values, b, p, ti.Vector([OFF_GRID, 0.0, 1.0, 0.0]),
                               True)
-        grad = (self.pose[b] @ ti.Vector([out[1], out[2], out[3], 0.0])).xyz
+        g = ti.Vector([out[1], out[2], out[3], 0.0])
+        if self.revolved[b] != 0:  # (d/d rho, d/dy) turned to the point's azimuth
+            rho = ti.sqrt(p[0] * p[0] + p[2] * p[2])
+            s = out[1] / rho if rho > 0.0 else 0.0
+            g = ti.Vector([s * p[0], out[2], s * p[2], 0.0])
+        grad = (self.pose[b] @ g).xyz
         return out[0], grad
 
     # ------------------------------------------------------------------ safety net
@@ -302,22 +326,27 @@ class KinematicBodies:
     @ti.func
     def _trilinear(self, values: ti.template(), b, p, outside, far_map: ti.template()):
         """Trilinear interpolation of ``values`` (laid out like body b's SDF grid) at local
-        point p; ``outside`` off the grid or for a body without a grid. With ``far_map``, a
-        point in a block that the body's far map marks (``far_blocks``) gets the walls' reach,
-        without reading the grid."""
+        point p (a revolved grid's at (rho, y, 0)); ``outside`` off the grid or for a body
+        without a grid. With ``far_map``, a point in a block that the body's far map marks
+        (``far_blocks``) gets the walls' reach, without reading the grid."""
         out = outside
         off = self.sdf_offset[b]
         if off >= 0:
             n = self.sdf_dims[b]
-            g = (p - self.sdf_origin[b]) / self.sdf_pitch[b]
+            q = p
+            if self.revolved[b] != 0:  # a (rho, y) table, read at z = 0
+                q = ti.Vector([ti.sqrt(p[0] * p[0] + p[2] * p[2]), p[1], 0.0])
+            g = (q - self.sdf_origin[b]) / self.sdf_pitch[b]
             if (g >= 0.0).all() and (g <= ti.cast(n - 1, ti.f32)).all():
                 gi = ti.min(ti.cast(ti.floor(g), ti.i32), n - 2)
                 far = 0
                 if ti.static(far_map):
-                    k = gi // FAR_BLOCK
-                    m = self.far_dims[b]
-                    far = ti.cast(self.far_map[self.far_offset[b] + (k[0] * m[1] + k[1]) * m[2]
-                                               + k[2]], ti.i32)
+                    if self.far_offset[b] >= 0:
+                        k = gi // FAR_BLOCK
+                        m = self.far_dims[b]
+                        far = ti.cast(self.far_map[self.far_offset[b]
+                                                   + (k[0] * m[1] + k[1]) * m[2] + k[2]],
+                                      ti.i32)
                 if far != 0:
                     if ti.static(far_map):  # out is (distance, gradient)
                         out[0] = self.reach

@@ -44,7 +44,7 @@ def test_a_plane_wall_grid_holds_the_signed_distance_to_its_solid(axis, side, at
     grid = wall.sdf
     assert wall.sdf_wall and len(wall.points) == 0
     lo = grid.origin
-    hi = lo + grid.pitch * (np.array(grid.values.shape) - 1)
+    hi = grid.hi
     ends = side * (np.array([lo[axis], hi[axis]]) - at)  # from 4 r in the solid to 10 r out
     assert ends.min() <= -3.99 * r and ends.max() >= 9.99 * r
     p = np.random.default_rng(0).uniform(lo, hi, (500, 3))

@@ -9,10 +9,13 @@ from pourbench.benchmark.perf.sim_speeds import STAGES, fastest_particles
 
 @pytest.fixture(scope="module")
 def capped_pour(tmp_path_factory):
-    # a coarse cup-into-bowl pour whose tilting cup moves the water faster than the limit
+    # a coarse cup-into-bowl pour whose tilting cup moves the water faster than the limit;
+    # held at 0.5 m/s, the water piles up against the cup's wall and, past t = 0.15 s, the
+    # solve blows up for some seeds (2026-12-07: 1 of seeds 0-7 with box grids, 3 with the
+    # revolved tables), so the pour stops at 0.12 s, still capped in most of its steps
     scene = tmp_path_factory.mktemp("scene") / "coarse.toml"
     scene.write_text(
-        'source = "cup"\nduration_s = 0.3\nparticle_radius = 0.003\nseed = 0\n'
+        'source = "cup"\nduration_s = 0.12\nparticle_radius = 0.003\nseed = 0\n'
         '[motion]\nprofile = "fast"\nstart_s = 0.0\ntilt_duration_s = 0.6\n'
         "[solver]\nspeed_limit = 0.5\n"
     )

@@ -9,7 +9,14 @@ from scipy.spatial import cKDTree
 from pourbench.sim import PRESETS
 from pourbench.sim.backend import init_taichi
 from pourbench.sim.bodies import KinematicBodies, RigidBody, constant_pose
-from pourbench.sim.containers import OFF_GRID, build_container, fill_lattice, sample_sdf
+from pourbench.sim.containers import (
+    OFF_GRID,
+    SdfGrid,
+    build_container,
+    fill_lattice,
+    grid_axes,
+    sample_sdf,
+)
 from pourbench.sim.scenario import SolverSettings
 from pourbench.sim.wall_profile import wall_profile
 
@@ -52,8 +59,7 @@ def test_water_in_a_bowl_touches_its_inner_surface():
     fluid = fill_lattice(geom, R, 0.4)
     body = RigidBody("bowl", np.zeros((0, 3)), np.zeros(0), constant_pose(np.eye(4)),
                      geom.sdf, True, sdf_wall=True)
-    lo = geom.sdf.origin
-    hi = lo + geom.sdf.pitch * (np.array(geom.sdf.values.shape) - 1)
+    lo, hi = geom.sdf.lo, geom.sdf.hi
     s = _solver(fluid, [body], lo - 0.02, hi + 0.05)
     s.relax()
     _run(s, 0.8)
@@ -215,8 +221,7 @@ def test_leak_check_bound_changes_no_correction():
     kb = KinematicBodies([body], clamp_lo=(-1, -1, -1), clamp_hi=(1, 1, 1), floor_y=None,
                          particle_radius=R)
     rng = np.random.default_rng(0)
-    lo = geom.sdf.origin
-    hi = lo + geom.sdf.pitch * (np.array(geom.sdf.values.shape) - 1)
+    lo, hi = geom.sdf.lo, geom.sdf.hi
     local = rng.uniform(lo - 2 * R, hi + 2 * R, (20000, 3))
     start = local @ pose(0.0)[:3, :3].T + pose(0.0)[:3, 3]
     step = rng.normal(size=start.shape)
@@ -270,14 +275,24 @@ def test_far_blocks_by_hand():
     assert 0 < far.mean() < 1
 
 
+def _as_box_grid(grid: SdfGrid) -> SdfGrid:
+    """A revolved grid sampled onto a box grid of the same pitch (as an imported mesh's)."""
+    axes = grid_axes(grid.lo, grid.hi, grid.pitch)
+    pts = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 3)
+    values = grid.sample(pts).reshape([len(a) for a in axes]).astype(np.float32)
+    return SdfGrid(origin=grid.lo, pitch=grid.pitch, values=values)
+
+
 def test_far_map_changes_no_wall_distance():
     """Where a wall's far map lets the look-up be skipped, the walls must act exactly as when
-    the grid is read: points scattered around and inside a tilted bowl get the same distance
-    (capped at the reach) and gradient with the map as with an empty one."""
+    the grid is read: points scattered around and inside a tilted bowl given by a box grid
+    get the same distance (capped at the reach) and gradient with the map as with an empty
+    one."""
     import taichi as ti
 
     init_taichi("cpu")
     geom = build_container(PRESETS["bowl_hemisphere"], R)
+    geom.sdf = _as_box_grid(geom.sdf)
     angle = 0.4
     pose = np.eye(4)
     pose[:3, :3] = [[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0],
@@ -288,8 +303,7 @@ def test_far_map_changes_no_wall_distance():
     kb = KinematicBodies([body], clamp_lo=(-1, -1, -1), clamp_hi=(1, 1, 1), floor_y=None,
                          particle_radius=R)
     kb.set_state(0.0)
-    lo = geom.sdf.origin
-    hi = lo + geom.sdf.pitch * (np.array(geom.sdf.values.shape) - 1)
+    lo, hi = geom.sdf.lo, geom.sdf.hi
     local = np.random.default_rng(1).uniform(lo - 2 * R, hi + 2 * R, (50000, 3))
     world = local @ pose[:3, :3].T + pose[:3, 3]
     n = len(world)
