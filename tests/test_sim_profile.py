@@ -63,6 +63,12 @@ def test_a_recipe_scenario_is_the_generators():
         load_profile_scenario("x.toml", "tiny")
 
 
+def test_a_pour_shorter_than_a_frame_is_refused():
+    """A --duration under one frame has no frame to step to: one line, no traceback."""
+    with pytest.raises(PourbenchError, match="shorter than one frame"):
+        profile_pour(None, 0.02, arch="cpu", recipe="tiny", scenario=0)
+
+
 @pytest.mark.parametrize("ball_speed, drop_speed, drop_cfl, limited_by, bound", [
     (0.5, 3.0, 1.0, "drop", 1.0 * 2 * 0.005 / 3.0),  # the drop's own bound, one diameter
     (2.0, 1.0, 1.0, "fluid", 0.4 * 2 * 0.005 / 2.0),  # the bulk is faster: cfl, the bulk's

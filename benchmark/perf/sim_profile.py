@@ -102,6 +102,7 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
     row of figures per window of simulated time (``windows``); ``rest`` stops stepping once
     the water is at rest for good, as ``simulate_pour`` does."""
     import pourbench.sim.grid as grid_mod
+    from pourbench.core.errors import PourbenchError
     from pourbench.sim.backend import init_taichi
     from pourbench.sim.pour import SETTLE_DAMPING, build_scene, make_solver, rest_detector, settle
     from pourbench.sim.scenario import Scenario
@@ -116,6 +117,9 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
         upd["fps"] = fps
     if upd:
         sc = Scenario.model_validate({**sc.model_dump(), **upd})
+    if sc.duration_s * sc.fps < 1.0:
+        raise PourbenchError(f"--duration {sc.duration_s:g} s is shorter than one frame "
+                             f"(1/{sc.fps:g} s): no step to profile")
     t0 = time.perf_counter()
     scene = build_scene(sc)
     bucket_count = grid_mod.bucket_count
