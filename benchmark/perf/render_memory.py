@@ -98,8 +98,11 @@ def measure(frames: int, width: int, height: int, particles: int, checkpoints: l
                 writer.write_frame(t, images=frame.images(), volume=frame.volume,
                                    camera_pose=frame.camera_pose, poses=frame.container_poses)
                 if t + 1 in marks:
-                    rows.append({"frames": t + 1, "rss_mb": round(_rss_mb(), 1),
-                                 "peak_rss_mb": round(max(sampler.peak, _peak_mb()), 1),
+                    # the peak includes the current figure: the sampler may not have seen it
+                    # yet, and the kernel updates ru_maxrss lazily (it lagged by 0.5 MB once)
+                    rss = _rss_mb()
+                    rows.append({"frames": t + 1, "rss_mb": round(rss, 1),
+                                 "peak_rss_mb": round(max(sampler.peak, _peak_mb(), rss), 1),
                                  "seconds": round(time.perf_counter() - start, 1)})
             writer.write_camera_K(renderer.K)
     sampler.stop()
