@@ -36,9 +36,9 @@ class SdfGrid:
 
     A grid of values (nx, ny, nz) covers a box of the local frame from ``origin``. A solid of
     revolution about the local y axis keeps only its (rho, y) half-plane: values (n_rho, ny),
-    ``origin`` (0, y0, 0), a point's grid position (rho, y). That table is some 1 000 times
-    smaller than the box (1 GB for a pot at r = 0.9 mm as a box of vec4; 1 MB as a table), so
-    it is built in a moment and its look-ups stay in cache."""
+    ``origin`` (0, y0, 0), a point's grid position (rho, y). The table is built in a moment
+    and its look-ups stay in cache: at r = 0.9 mm a pot's is 218 x 288 points, where its box
+    was 431 x 284 x 431 (840 MB as the walls stored it, a vec4 a point)."""
 
     origin: np.ndarray  # (3,) local-frame position of values[0, 0, 0] (or of values[0, 0]), m
     pitch: float  # m
