@@ -118,7 +118,7 @@ class KinematicBodies:
         self.pose_new = ti.Matrix.field(4, 4, ti.f32, B)
         self.inv_new = ti.Matrix.field(4, 4, ti.f32, B)
         # signed-distance grids, concatenated; a revolved (rho, y) table is stored as a box
-        # of two equal z layers, which the look-up reads at z = 0 (``_trilinear``)
+        # of two equal z layers, which the look-up reads at z = 0 (``_grid_point``)
         grids = [b.sdf for b in self.bodies]
         offsets, dims, origins, pitches, values = [], [], [], [], []
         total = 0
@@ -129,12 +129,13 @@ class KinematicBodies:
                 origins.append((0.0, 0.0, 0.0))
                 pitches.append(1.0)
             else:
+                box = _as_box(g.values, g.revolved)
                 offsets.append(total)
-                dims.append(_as_box(g.values, g.revolved).shape)
+                dims.append(box.shape)
                 origins.append(tuple(g.origin))
                 pitches.append(g.pitch)
-                values.append(_as_box(g.values, g.revolved).ravel())
-                total += values[-1].size
+                values.append(box.ravel())
+                total += box.size
         self.sdf_values = ti.field(ti.f32, max(total, 1))
         if values:
             self.sdf_values.from_numpy(np.concatenate(values).astype(np.float32))
@@ -307,11 +308,12 @@ class KinematicBodies:
         its reach (``far_blocks``), the reach, without reading the grid."""
         ph = ti.Vector([x[0], x[1], x[2], 1.0])
         p = (self.inv_pose[b] @ ph).xyz
-        out = self._trilinear(self.wall_values, b, p, ti.Vector([OFF_GRID, 0.0, 1.0, 0.0]),
+        q = self._grid_point(b, p)
+        out = self._trilinear(self.wall_values, b, q, ti.Vector([OFF_GRID, 0.0, 1.0, 0.0]),
                               True)
         g = ti.Vector([out[1], out[2], out[3], 0.0])
         if self.revolved[b] != 0:  # (d/d rho, d/dy) turned to the point's azimuth
-            rho = ti.sqrt(p[0] * p[0] + p[2] * p[2])
+            rho = q[0]
             s = out[1] / rho if rho > 0.0 else 0.0
             g = ti.Vector([s * p[0], out[2], s * p[2], 0.0])
         grad = (self.pose[b] @ g).xyz
@@ -321,21 +323,27 @@ class KinematicBodies:
     @ti.func
     def sdf_at(self, b, p):
         """Signed distance (m) from local point p to body b's wall material; OFF_GRID off it."""
-        return self._trilinear(self.sdf_values, b, p, OFF_GRID, False)
+        return self._trilinear(self.sdf_values, b, self._grid_point(b, p), OFF_GRID, False)
 
     @ti.func
-    def _trilinear(self, values: ti.template(), b, p, outside, far_map: ti.template()):
-        """Trilinear interpolation of ``values`` (laid out like body b's SDF grid) at local
-        point p (a revolved grid's at (rho, y, 0)); ``outside`` off the grid or for a body
-        without a grid. With ``far_map``, a point in a block that the body's far map marks
-        (``far_blocks``) gets the walls' reach, without reading the grid."""
+    def _grid_point(self, b, p):
+        """Local point p in body b's grid coordinates: p itself, or (rho, y, 0) for a revolved
+        (rho, y) table, read at z = 0."""
+        q = p
+        if self.revolved[b] != 0:
+            q = ti.Vector([ti.sqrt(p[0] * p[0] + p[2] * p[2]), p[1], 0.0])
+        return q
+
+    @ti.func
+    def _trilinear(self, values: ti.template(), b, q, outside, far_map: ti.template()):
+        """Trilinear interpolation of ``values`` (laid out like body b's SDF grid) at q, a
+        point in the grid's coordinates (``_grid_point``); ``outside`` off the grid or for a
+        body without a grid. With ``far_map``, a point in a block that the body's far map
+        marks (``far_blocks``) gets the walls' reach, without reading the grid."""
         out = outside
         off = self.sdf_offset[b]
         if off >= 0:
             n = self.sdf_dims[b]
-            q = p
-            if self.revolved[b] != 0:  # a (rho, y) table, read at z = 0
-                q = ti.Vector([ti.sqrt(p[0] * p[0] + p[2] * p[2]), p[1], 0.0])
             g = (q - self.sdf_origin[b]) / self.sdf_pitch[b]
             if (g >= 0.0).all() and (g <= ti.cast(n - 1, ti.f32)).all():
                 gi = ti.min(ti.cast(ti.floor(g), ti.i32), n - 2)

@@ -11,8 +11,9 @@ from pourbench.benchmark.perf.sim_speeds import STAGES, fastest_particles
 def capped_pour(tmp_path_factory):
     # a coarse cup-into-bowl pour whose tilting cup moves the water faster than the limit;
     # held at 0.5 m/s, the water piles up against the cup's wall and, past t = 0.15 s, the
-    # solve blows up for some seeds (2026-12-07: 1 of seeds 0-7 with box grids, 3 with the
-    # revolved tables), so the pour stops at 0.12 s, still capped in most of its steps
+    # solve blows up for some seeds (2026-12-07: seed 6 of seeds 0-7 with box grids; seeds 0
+    # and 3 of 0-3 with the revolved tables), so the pour stops at 0.12 s, still capped in
+    # most of its steps
     scene = tmp_path_factory.mktemp("scene") / "coarse.toml"
     scene.write_text(
         'source = "cup"\nduration_s = 0.12\nparticle_radius = 0.003\nseed = 0\n'
