@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import taichi as ti
+from taichi.lang.util import to_numpy_type
 
 from pourbench.sim.bodies import KinematicBodies
 from pourbench.sim.containers import OFF_GRID
@@ -884,6 +885,47 @@ class DFSPHSolver:
             "domain_clamps": int(b.domain_clamps[None]),
             "speed_capped": int(self.speed_capped[None]),
         }
+
+    # ================================================================= state
+    STATE_ARRAYS = ("x", "v", "ids", "kappa_density", "kappa_divergence", "kappa_mean")
+    STATE_SCALARS = ("time", "steps", "density_iterations", "divergence_iterations",
+                     "last_dt", "prev_dt", "kappa_mean_weight", "pressure_speed")
+
+    def state(self) -> dict:
+        """What the next step reads of the past: the per-particle arrays in memory order and
+        the clock, step count, last step and warm-start scalars. ``load_state`` into a solver
+        of the same scene continues the run bit for bit (profiling a pour from its middle)."""
+        out = {name: getattr(self, name).to_numpy() for name in self.STATE_ARRAYS}
+        st = self.stats
+        out.update(time=self.time, steps=st.steps, density_iterations=st.density_iterations,
+                   divergence_iterations=st.divergence_iterations, last_dt=st.last_dt,
+                   prev_dt=self._prev_dt, kappa_mean_weight=self._kappa_mean_weight,
+                   pressure_speed=self._pressure_speed)
+        return out
+
+    def load_state(self, state: dict) -> None:
+        """Continue from ``state()`` of a solver of the same scene (ValueError if it does
+        not fit: missing entries, another particle count)."""
+        missing = [k for k in self.STATE_ARRAYS + self.STATE_SCALARS if k not in state]
+        if missing:
+            raise ValueError(f"solver state lacks {', '.join(missing)}")
+        for name in self.STATE_ARRAYS:
+            f = getattr(self, name)
+            shape = f.shape + ((f.n,) if isinstance(f, ti.MatrixField) else ())
+            a = np.asarray(state[name])
+            if a.shape != shape:
+                raise ValueError(f"solver state {name!r} has shape {a.shape}, this solver "
+                                 f"{shape} (another scene or particle count)")
+            f.from_numpy(np.ascontiguousarray(a, dtype=to_numpy_type(f.dtype)))
+        st = self.stats
+        self.time = float(state["time"])
+        st.steps = int(state["steps"])
+        st.density_iterations = int(state["density_iterations"])
+        st.divergence_iterations = int(state["divergence_iterations"])
+        st.last_dt = float(state["last_dt"])
+        self._prev_dt = float(state["prev_dt"])
+        self._kappa_mean_weight = float(state["kappa_mean_weight"])
+        self._pressure_speed = float(state["pressure_speed"])
 
     def zero_velocities(self) -> None:
         self.v.fill(0.0)

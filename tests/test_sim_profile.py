@@ -109,3 +109,75 @@ def test_drops_in_flight_may_take_their_own_bound(ball_speed, drop_speed, drop_c
     assert float(solver.max_speed[None]) == pytest.approx(max(ball_speed, drop_speed), rel=1e-5)
     assert solver.dt_limited_by == limited_by
     assert solver.dt_bound == pytest.approx(bound, rel=1e-5)  # gravity off: hand-worked
+
+
+COARSE_CUP = ('source = "cup"\nduration_s = 0.2\nparticle_radius = 0.003\nseed = 0\n'
+              '[motion]\nprofile = "fast"\nstart_s = 0.0\ntilt_duration_s = 0.6\n')
+
+
+def test_a_solver_state_continues_bit_for_bit(tmp_path):
+    """``state()`` then ``load_state`` into a fresh solver of the same scene: the next steps
+    are the same, bit for bit, as the original's (so a profile from a saved state times the
+    pour's own steps); a state of another particle count is refused."""
+    from pourbench.sim.backend import init_taichi
+    from pourbench.sim.pour import build_scene, make_solver
+    from pourbench.sim.scenario import load_scenario
+
+    init_taichi("cpu")
+    path = tmp_path / "coarse.toml"
+    path.write_text(COARSE_CUP)
+    sc = load_scenario(path)
+    scene = build_scene(sc)
+    first = make_solver(sc, scene)
+    for _ in range(15):
+        first.step()
+    saved = first.state()
+    for _ in range(10):
+        first.step()
+    second = make_solver(sc, scene)
+    second.load_state(saved)
+    assert second.time == saved["time"] and second.stats.steps == 15
+    for _ in range(10):
+        second.step()
+    assert second.time == first.time
+    assert np.array_equal(second.positions(), first.positions())
+    assert np.array_equal(second.velocities(), first.velocities())
+    assert np.array_equal(second.pressures(), first.pressures())
+    fewer = dict(saved, x=saved["x"][:-1])
+    with pytest.raises(ValueError, match="'x' has shape"):
+        second.load_state(fewer)
+    with pytest.raises(ValueError, match="lacks time"):
+        second.load_state({k: v for k, v in saved.items() if k != "time"})
+
+
+def test_a_profile_from_a_saved_state_repeats_the_pours_steps(tmp_path, capsys):
+    """--save-state at t = 0.1 s, then --from-state for 0.1 s: the same steps and iterations
+    as the whole pour's second window; bad state files are one-line errors."""
+    from pourbench.benchmark.perf.sim_profile import main
+
+    scene = tmp_path / "coarse.toml"
+    scene.write_text(COARSE_CUP)
+    state = tmp_path / "at_0.1.npz"
+    whole = profile_pour(str(scene), None, arch="cpu", window=0.1,
+                         save_states=[(0.1, str(state))])
+    part = profile_pour(None, 0.1, arch="cpu", window=0.1, from_state=str(state))
+    assert part["settle"] is None and part["from_state_s"] == pytest.approx(0.1, abs=1e-9)
+    row = whole["windows"][1]
+    assert part["pour"]["steps"] == row["steps"] > 0
+    assert part["pour"]["sim_seconds"] == pytest.approx(0.1, abs=1e-6)
+    assert part["windows"][0]["density_iterations"] == row["density_iterations"]
+    assert part["windows"][0]["t_end"] == pytest.approx(row["t_end"], abs=1e-9)
+
+    with pytest.raises(PourbenchError, match="no scenario file or --recipe"):
+        profile_pour(str(scene), 0.1, arch="cpu", from_state=str(state))
+    with pytest.raises(PourbenchError, match="outside the profiled"):
+        profile_pour(str(scene), None, arch="cpu", save_states=[(0.5, str(state))])
+    (tmp_path / "junk.npz").write_bytes(b"not a zip file")
+    capsys.readouterr()
+    for bad, says in ((tmp_path / "junk.npz", "not a readable solver state file"),
+                      (tmp_path / "missing.npz", "no such solver state file")):
+        with pytest.raises(SystemExit) as e:
+            main(["--from-state", str(bad), "--duration", "0.1"])
+        assert e.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert says in err and "\n" not in err

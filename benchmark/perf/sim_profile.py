@@ -19,6 +19,16 @@ W simulated seconds, the steps, mean dt, iterations, fastest particle and wall s
 simulated second (where a long pour spends its time: pouring or at rest). As in ``pourbench
 simulate``, stepping stops once the water is at rest for good (``solver.rest_drift``; the time is
 printed); ``--no-rest`` steps to the end. ``--json FILE`` saves it all.
+
+``--save-state T FILE`` (repeatable) saves the solver's state at the first frame at or after
+simulated time T; ``--from-state FILE`` profiles from such a state (its scenario is in the
+file; ``--duration`` then counts from the state's time), with no settling. Two versions of the
+solver can so be compared, alternately, on the same seconds of a pour (the stream landing in
+the bowl) without simulating what comes before::
+
+    python -m pourbench.benchmark.perf.sim_profile --recipe standard --duration 1.5 \
+        --save-state 1.5 stream.npz
+    python -m pourbench.benchmark.perf.sim_profile --from-state stream.npz --duration 0.1
 """
 
 from __future__ import annotations
@@ -96,32 +106,57 @@ def _window_row(solver, start: dict, t0: float, t1: float, wall: float, vmaxes) 
 def profile_pour(scene_file: str | None, duration: float | None, threads: int | None = None,
                  arch: str = "cpu", fps: float | None = None, legacy: bool = False,
                  recipe: str | None = None, scenario: int = 0,
-                 window: float | None = None, rest: bool = True) -> dict:
+                 window: float | None = None, rest: bool = True,
+                 save_states: list | None = None, from_state: str | None = None) -> dict:
     """Profile one pour; ``legacy`` re-creates the solver before issue 12 (undamped settling,
     one cell-table slot per grid cell) for a side-by-side comparison; ``window`` (s) adds a
     row of figures per window of simulated time (``windows``); ``rest`` stops stepping once
-    the water is at rest for good, as ``simulate_pour`` does."""
+    the water is at rest for good, as ``simulate_pour`` does. ``save_states``: (time, file)
+    pairs, the solver's state saved at the first frame at or after each time;
+    ``from_state``: a file of such a state to start from (no settling; ``duration`` counts
+    from its time)."""
     import pourbench.sim.grid as grid_mod
     from pourbench.core.errors import PourbenchError
     from pourbench.sim.backend import init_taichi
     from pourbench.sim.pour import SETTLE_DAMPING, build_scene, make_solver, rest_detector, settle
     from pourbench.sim.scenario import Scenario
     from pourbench.sim.solver import FEW_NEIGHBOURS
+    from pourbench.sim.state_file import load_pour_state, save_pour_state
 
-    arch_used = init_taichi(arch, threads)
-    sc = load_profile_scenario(scene_file, recipe, scenario)
-    upd = {}
-    if duration is not None:
-        upd["duration_s"] = duration
-    if fps is not None:
-        upd["fps"] = fps
-    if upd:
-        sc = Scenario.model_validate({**sc.model_dump(), **upd})
-    if sc.duration_s * sc.fps < 1.0:
-        raise PourbenchError(f"--duration {sc.duration_s:g} s is shorter than one frame "
+    state, t_begin = None, 0.0
+    if from_state is not None:
+        if scene_file is not None or recipe is not None:
+            raise PourbenchError("--from-state carries its scenario: give no scenario file or "
+                                 "--recipe with it")
+        sc, state = load_pour_state(from_state)
+        t_begin = float(state["time"])
+        if fps is not None and fps != sc.fps:
+            raise PourbenchError(f"--fps {fps:g} differs from the saved pour's {sc.fps:g}")
+    else:
+        sc = load_profile_scenario(scene_file, recipe, scenario)
+        upd = {}
+        if duration is not None:
+            upd["duration_s"] = duration
+        if fps is not None:
+            upd["fps"] = fps
+        if upd:
+            sc = Scenario.model_validate({**sc.model_dump(), **upd})
+    end_s = t_begin + duration if (state is not None and duration is not None) else sc.duration_s
+    first_frame = math.ceil(t_begin * sc.fps - 1e-6)
+    num_frames = int(math.floor(end_s * sc.fps + 1e-9)) + 1
+    if num_frames - first_frame < 2:
+        raise PourbenchError(f"--duration {end_s - t_begin:g} s is shorter than one frame "
                              f"(1/{sc.fps:g} s): no step to profile")
+    pending = sorted((float(t), str(f)) for t, f in (save_states or []))
+    for t, f in pending:
+        if not t_begin <= t <= end_s + 1e-9:
+            raise PourbenchError(f"--save-state {t:g} {f}: the time is outside the profiled "
+                                 f"{t_begin:g}-{end_s:g} s")
+    arch_used = init_taichi(arch, threads)
     t0 = time.perf_counter()
     scene = build_scene(sc)
+    if state is not None:
+        scene.fluid = state["x"]  # the saved pour's particles (only their count matters here)
     bucket_count = grid_mod.bucket_count
     if legacy:
         grid_mod.bucket_count = lambda dims, n: int(np.prod([int(d) for d in dims]))
@@ -129,22 +164,31 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
         solver = make_solver(sc, scene)
     finally:
         grid_mod.bucket_count = bucket_count
+    if state is not None:
+        try:
+            solver.load_state(state)
+        except ValueError as e:
+            raise PourbenchError(f"{from_state}: {e}") from None
     build_s = time.perf_counter() - t0
-    out = {"scene": scene_file or f"recipe {recipe}, scenario {scenario}", "legacy": legacy,
-           "arch": arch_used,
+    name = scene_file or f"recipe {recipe}, scenario {scenario}"
+    if state is not None:
+        name = f"{from_state} (from t = {t_begin:g} s)"
+    out = {"scene": name, "legacy": legacy, "arch": arch_used, "from_state_s": t_begin,
            "cell_table_slots": solver.grid.num_buckets, "grid_cells": solver.grid.num_cells,
            "num_particles": solver.n,
            "num_boundary": solver.bodies.num, "particle_radius": sc.particle_radius,
            "duration_s": sc.duration_s, "build_s": build_s}
 
-    # settling, as in simulate_pour
-    solver.timers = {}
-    t0 = time.perf_counter()
-    # relax (its steps are not counted: the stats restart after it), then settle
-    settle(solver, sc.solver.settle_s, 0.0 if legacy else SETTLE_DAMPING)
-    out["settle"] = _phase(solver, {"steps": 0, "density_iterations": 0,
-                                    "divergence_iterations": 0}, solver.timers,
-                           time.perf_counter() - t0, sc.solver.settle_s)
+    # settling, as in simulate_pour (none from a saved state)
+    out["settle"] = None
+    if state is None:
+        solver.timers = {}
+        t0 = time.perf_counter()
+        # relax (its steps are not counted: the stats restart after it), then settle
+        settle(solver, sc.solver.settle_s, 0.0 if legacy else SETTLE_DAMPING)
+        out["settle"] = _phase(solver, {"steps": 0, "density_iterations": 0,
+                                        "divergence_iterations": 0}, solver.timers,
+                               time.perf_counter() - t0, sc.solver.settle_s)
 
     # the pour, frame by frame
     s0 = _snapshot(solver)
@@ -154,13 +198,13 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
     limits = {"fluid": 0, "drop": 0, "container": 0, "pressure": 0, "max_dt": 0, "frame": 0}
     drop_fastest = 0  # steps whose fastest particle was a drop (few fluid neighbours)
     fast_counts, vmaxes, dts = [], [], []
-    num_frames = int(math.floor(sc.duration_s * sc.fps + 1e-9)) + 1
     windows, win_start, win_first = [], _snapshot(solver), 0
-    win_t, win_wall = 0.0, time.perf_counter()
+    win_t, win_wall = t_begin, time.perf_counter()
     detector = rest_detector(sc)
     at_rest = False
+    saving_s = 0.0  # spent writing --save-state files: not the solver's time
     t0 = time.perf_counter()
-    for f in range(num_frames):
+    for f in range(first_frame, num_frames):
         t_frame = f / sc.fps
         while solver.time < t_frame - 1e-7:
             dt_cap = t_frame - solver.time
@@ -182,6 +226,13 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
                                     float(sp.max())])
         pos = solver.positions()  # what the track writer reads back each frame
         solver._lap("frame_readback")
+        while pending and pending[0][0] <= t_frame + 1e-9:
+            t_save = time.perf_counter()
+            print(f"solver state at t = {t_frame:g} s saved to "
+                  f"{save_pour_state(pending.pop(0)[1], solver, sc)}", file=sys.stderr)
+            paused = time.perf_counter() - t_save
+            saving_s += paused
+            win_wall += paused
         at_rest = rest and detector.update(t_frame, pos)
         if window and (solver.time >= win_t + window - 1e-7 or f == num_frames - 1
                        or at_rest) and solver.time > win_t:
@@ -191,8 +242,8 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
             win_start, win_t, win_wall, win_first = _snapshot(solver), solver.time, now, len(vmaxes)
         if at_rest:
             break
-    wall = time.perf_counter() - t0
-    pour = _phase(solver, s0, solver.timers, wall, solver.time)
+    wall = time.perf_counter() - t0 - saving_s
+    pour = _phase(solver, s0, solver.timers, wall, solver.time - t_begin)
     dts_a = np.asarray(dts)
     fc = np.asarray(fast_counts) if fast_counts else np.zeros((1, 4))
     pour.update(
@@ -206,8 +257,8 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
         speed_p999_median=float(np.median(fc[:, 2])),
         leak_counts=solver.leak_counts(),
         rest_from_s=detector.rest_from_s,
-        duration_s=sc.duration_s,
-        wall_s_per_pour_s=wall / sc.duration_s,
+        duration_s=end_s - t_begin,
+        wall_s_per_pour_s=wall / (end_s - t_begin),
     )
     out["pour"] = pour
     if window:
@@ -223,6 +274,8 @@ def _print(res: dict) -> None:
           f"{res['cell_table_slots']:,} table slots")
     for phase in ("settle", "pour"):
         p = res[phase]
+        if p is None:  # no settling from a saved state
+            continue
         print(f"  {phase}: {p['steps']} steps over {p['sim_seconds']:.3g} s, mean dt "
               f"{1e3 * p['mean_dt']:.3f} ms, iterations/step {p['mean_density_iterations']:.1f} "
               f"density + {p['mean_divergence_iterations']:.1f} divergence, "
@@ -239,9 +292,10 @@ def _print(res: dict) -> None:
           f"particles above half the fastest: {p['particles_above_half_vmax_median']:.0f}")
     print(f"  safety nets: {p['leak_counts']}")
     if p["rest_from_s"] is not None:
+        end = res["from_state_s"] + p["duration_s"]
         print(f"  water at rest from t = {p['rest_from_s']:.2f} s: the remaining "
-              f"{p['duration_s'] - p['rest_from_s']:.2f} s repeat that frame (not stepped); the "
-              f"whole {p['duration_s']:g}-s pour took {p['wall_s']:.1f} s wall = "
+              f"{end - p['rest_from_s']:.2f} s repeat that frame (not stepped); the "
+              f"whole {p['duration_s']:g} s took {p['wall_s']:.1f} s wall = "
               f"{p['wall_s_per_pour_s']:.0f} s per simulated s")
     if res.get("windows"):
         print("  simulated s    steps  dt ms  iterations  fastest m/s  wall s  per sim s")
@@ -272,8 +326,20 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--compare", type=int, default=0, metavar="N",
                     help="run N alternating pairs (this solver, legacy) in fresh processes and "
                     "print the medians side by side")
+    ap.add_argument("--save-state", nargs=2, action="append", default=None,
+                    metavar=("T", "FILE"), help="save the solver's state at the first frame at "
+                    "or after T simulated seconds to FILE (.npz; repeatable)")
+    ap.add_argument("--from-state", default=None, metavar="FILE",
+                    help="profile from a state saved by --save-state (no scenario argument, no "
+                    "settling; --duration counts from its time)")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
+    saves = []
+    for t, f in args.save_state or []:
+        try:
+            saves.append((float(t), f))
+        except ValueError:
+            ap.error(f"--save-state {t} {f}: {t!r} is not a time in seconds")
     if args.compare:
         return _compare(args)
     from pourbench.core.errors import PourbenchError
@@ -281,7 +347,7 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         res = profile_pour(args.scene, args.duration, args.threads, args.arch, args.fps,
                            args.legacy, args.recipe, args.scenario, args.windows,
-                           not args.no_rest)
+                           not args.no_rest, saves, args.from_state)
     except PourbenchError as e:
         print(f"sim_profile: {e}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -314,8 +380,11 @@ def _compare(args) -> dict:
                 out = f"{tmp}/{name}_{k}.json"
                 cmd = [sys.executable, "-m", "pourbench.benchmark.perf.sim_profile",
                        "--arch", args.arch, "--json", out]
-                cmd += [args.scene] if args.scene else ["--recipe", args.recipe, "--scenario",
-                                                        str(args.scenario)]
+                if args.from_state:
+                    cmd += ["--from-state", args.from_state]
+                else:
+                    cmd += [args.scene] if args.scene else ["--recipe", args.recipe,
+                                                            "--scenario", str(args.scenario)]
                 for flag, val in (("--duration", args.duration), ("--fps", args.fps),
                                   ("--threads", args.threads)):
                     if val is not None:
@@ -329,14 +398,15 @@ def _compare(args) -> dict:
                     runs[name].append(json.load(fh))
     keys = ("steps", "mean_dt", "wall_s", "wall_s_per_sim_s", "particle_steps_per_s",
             "mean_density_iterations", "mean_divergence_iterations")
+    phases = ("pour",) if args.from_state else ("settle", "pour")
     med = {name: {phase: {k: statistics.median(r[phase][k] for r in rs) for k in keys}
-                  for phase in ("settle", "pour")} for name, rs in runs.items()}
+                  for phase in phases} for name, rs in runs.items()}
     summary = {"medians": med, "runs": runs,
                "ratio_wall_s_per_sim_s_legacy_over_new": {
                    p: med["legacy"][p]["wall_s_per_sim_s"] / med["new"][p]["wall_s_per_sim_s"]
-                   for p in ("settle", "pour")}}
+                   for p in phases}}
     print(f"medians of {args.compare} alternating pairs:")
-    for p in ("settle", "pour"):
+    for p in phases:
         for name in ("legacy", "new"):
             m = med[name][p]
             print(f"  {p:<6} {name:<6} steps {m['steps']:.0f}  mean dt {1e3 * m['mean_dt']:.3f} ms"
