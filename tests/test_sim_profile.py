@@ -167,6 +167,9 @@ def test_a_profile_from_a_saved_state_repeats_the_pours_steps(tmp_path, capsys):
     assert part["pour"]["sim_seconds"] == pytest.approx(0.1, abs=1e-6)
     assert part["windows"][0]["density_iterations"] == row["density_iterations"]
     assert part["windows"][0]["t_end"] == pytest.approx(row["t_end"], abs=1e-9)
+    stages = part["pour"]["stage_seconds"]  # each stage timed from the state on
+    assert sum(stages.values()) <= part["pour"]["wall_s"]
+    assert stages["density_solve"] > stages["frame_readback"]
 
     with pytest.raises(PourbenchError, match="no scenario file or --recipe"):
         profile_pour(str(scene), 0.1, arch="cpu", from_state=str(state))
@@ -181,3 +184,19 @@ def test_a_profile_from_a_saved_state_repeats_the_pours_steps(tmp_path, capsys):
         assert e.value.code == 2
         err = capsys.readouterr().err.strip()
         assert says in err and "\n" not in err
+
+
+def test_solver_settings_can_be_changed_for_a_run():
+    """--set NAME=VALUE changes one solver setting of the profiled scenario (validated as a
+    scenario file's [solver] table is); a typo or a value out of range is one line."""
+    from pourbench.benchmark.perf.sim_profile import _with_solver_settings
+
+    sc = load_profile_scenario(None, "tiny", 0)
+    changed = _with_solver_settings(sc, {"drop_cfl": 1.0, "viscosity": "standard"})
+    assert changed.solver.drop_cfl == 1.0 and changed.solver.viscosity == "standard"
+    assert changed.model_dump()["source"] == sc.model_dump()["source"]
+    assert sc.solver.drop_cfl == 0.0  # the original is left as it was
+    with pytest.raises(PourbenchError, match="drop_cf: not a solver setting"):
+        _with_solver_settings(sc, {"drop_cf": 1.0})
+    with pytest.raises(PourbenchError, match="drop_cfl"):
+        _with_solver_settings(sc, {"drop_cfl": 7.0})

@@ -89,6 +89,26 @@ def load_profile_scenario(scene_file: str | None, recipe: str | None = None,
     return sample_scenario(rec, scenario)
 
 
+def _with_solver_settings(sc, settings: dict):
+    """``sc`` with some solver settings changed; one-line PourbenchError for a bad one."""
+    from pydantic import ValidationError
+
+    from pourbench.core.errors import PourbenchError, describe_validation_error
+    from pourbench.sim.scenario import Scenario
+
+    known = set(type(sc.solver).model_fields)
+    for key in settings:
+        if key not in known:
+            raise PourbenchError(f"--set {key}: not a solver setting (known: "
+                                 f"{', '.join(sorted(known))})")
+    data = sc.model_dump()
+    data["solver"].update(settings)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as e:
+        raise PourbenchError(f"--set: {describe_validation_error(e, Scenario)}") from None
+
+
 def _window_row(solver, start: dict, t0: float, t1: float, wall: float, vmaxes) -> dict:
     st = solver.stats
     steps = max(st.steps - start["steps"], 1)
@@ -107,14 +127,16 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
                  arch: str = "cpu", fps: float | None = None, legacy: bool = False,
                  recipe: str | None = None, scenario: int = 0,
                  window: float | None = None, rest: bool = True,
-                 save_states: list | None = None, from_state: str | None = None) -> dict:
+                 save_states: list | None = None, from_state: str | None = None,
+                 solver_settings: dict | None = None) -> dict:
     """Profile one pour; ``legacy`` re-creates the solver before issue 12 (undamped settling,
     one cell-table slot per grid cell) for a side-by-side comparison; ``window`` (s) adds a
     row of figures per window of simulated time (``windows``); ``rest`` stops stepping once
     the water is at rest for good, as ``simulate_pour`` does. ``save_states``: (time, file)
     pairs, the solver's state saved at the first frame at or after each time;
     ``from_state``: a file of such a state to start from (no settling; ``duration`` counts
-    from its time)."""
+    from its time); ``solver_settings``: the scenario's solver settings to change (name ->
+    value, as a scenario file's ``[solver]`` table takes them)."""
     import pourbench.sim.grid as grid_mod
     from pourbench.core.errors import PourbenchError
     from pourbench.sim.backend import init_taichi
@@ -141,6 +163,8 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
             upd["fps"] = fps
         if upd:
             sc = Scenario.model_validate({**sc.model_dump(), **upd})
+    if solver_settings:
+        sc = _with_solver_settings(sc, solver_settings)
     end_s = t_begin + duration if (state is not None and duration is not None) else sc.duration_s
     first_frame = math.ceil(t_begin * sc.fps - 1e-6)
     num_frames = int(math.floor(end_s * sc.fps + 1e-9)) + 1
@@ -193,6 +217,7 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
     # the pour, frame by frame
     s0 = _snapshot(solver)
     solver.timers = {}
+    solver._lap_t = time.perf_counter()  # a first frame read back before any step
     # what bounded each step (the solver's ``dt_limited_by``): the bulk fluid's, the drops' or
     # the container's speed, the pressure wave of water at rest, the cap; or the frame boundary
     limits = {"fluid": 0, "drop": 0, "container": 0, "pressure": 0, "max_dt": 0, "frame": 0}
@@ -332,8 +357,20 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--from-state", default=None, metavar="FILE",
                     help="profile from a state saved by --save-state (no scenario argument, no "
                     "settling; --duration counts from its time)")
+    ap.add_argument("--set", action="append", default=None, metavar="NAME=VALUE",
+                    help="change a solver setting for this run (e.g. drop_cfl=1.0; repeatable), "
+                    "also on a saved state's scenario: compare settings on the same seconds")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
+    overrides = {}
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            ap.error(f"--set {item}: expected NAME=VALUE, e.g. drop_cfl=1.0")
+        try:
+            overrides[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key.strip()] = value  # a word, e.g. viscosity=standard
     saves = []
     for t, f in args.save_state or []:
         try:
@@ -347,7 +384,7 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         res = profile_pour(args.scene, args.duration, args.threads, args.arch, args.fps,
                            args.legacy, args.recipe, args.scenario, args.windows,
-                           not args.no_rest, saves, args.from_state)
+                           not args.no_rest, saves, args.from_state, overrides)
     except PourbenchError as e:
         print(f"sim_profile: {e}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -393,6 +430,8 @@ def _compare(args) -> dict:
                     cmd.append("--legacy")
                 if args.no_rest:
                     cmd.append("--no-rest")
+                for item in args.set or []:
+                    cmd += ["--set", item]
                 subprocess.run(cmd, check=True)
                 with open(out) as fh:
                     runs[name].append(json.load(fh))
