@@ -200,3 +200,26 @@ def test_solver_settings_can_be_changed_for_a_run():
         _with_solver_settings(sc, {"drop_cf": 1.0})
     with pytest.raises(PourbenchError, match="drop_cfl"):
         _with_solver_settings(sc, {"drop_cfl": 7.0})
+
+
+def test_compare_alternates_settings_in_fresh_processes(tmp_path, capsys):
+    """--compare 1 --against NAME=VALUE: one run as given and one with the setting changed,
+    each in its own process; the medians of each and the pair's ratio are reported."""
+    from pourbench.benchmark.perf.sim_profile import main
+
+    out = tmp_path / "cmp.json"
+    summary = main(["--recipe", "tiny", "--scenario", "0", "--duration", "0.1", "--compare",
+                    "1", "--against", "max_dt=0.001", "--json", str(out)])
+    a, b = summary["a"], summary["b"]
+    assert b == "with max_dt=0.001"
+    for name in (a, b):
+        assert len(summary["runs"][name]) == 1
+    # a step of 1 ms at most: at least 100 steps for the 0.1 s (the still water takes 20)
+    assert summary["medians"][b]["pour"]["steps"] >= 100 > summary["medians"][a]["pour"]["steps"]
+    ratio = summary["pair_ratios_b_over_a"]["pour"][0]
+    assert ratio == pytest.approx(summary["ratio_wall_s_per_sim_s_b_over_a"]["pour"])
+    assert "solver seconds per simulated second" in capsys.readouterr().out
+    assert out.exists()
+    with pytest.raises(SystemExit) as e:
+        main(["--recipe", "tiny", "--against", "cfl=0.2"])
+    assert e.value.code == 2

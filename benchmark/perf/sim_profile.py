@@ -349,8 +349,11 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--legacy", action="store_true",
                     help="the solver as before issue 12 (undamped settling, full cell table)")
     ap.add_argument("--compare", type=int, default=0, metavar="N",
-                    help="run N alternating pairs (this solver, legacy) in fresh processes and "
-                    "print the medians side by side")
+                    help="run N alternating pairs (this solver, legacy; or see --against) in "
+                    "fresh processes and print the medians side by side")
+    ap.add_argument("--against", action="append", default=None, metavar="NAME=VALUE",
+                    help="with --compare: the second of each pair changes this solver setting "
+                    "(repeatable) instead of being the legacy solver")
     ap.add_argument("--save-state", nargs=2, action="append", default=None,
                     metavar=("T", "FILE"), help="save the solver's state at the first frame at "
                     "or after T simulated seconds to FILE (.npz; repeatable)")
@@ -377,9 +380,18 @@ def main(argv: list[str] | None = None) -> dict:
             saves.append((float(t), f))
         except ValueError:
             ap.error(f"--save-state {t} {f}: {t!r} is not a time in seconds")
-    if args.compare:
-        return _compare(args)
     from pourbench.core.errors import PourbenchError
+
+    if args.against and not args.compare:
+        ap.error("--against needs --compare N")
+    if args.save_state and args.compare:
+        ap.error("--save-state runs once: not with --compare")
+    if args.compare:
+        try:
+            return _compare(args)
+        except PourbenchError as e:
+            print(f"sim_profile: {e}", file=sys.stderr)
+            raise SystemExit(2) from None
 
     try:
         res = profile_pour(args.scene, args.duration, args.threads, args.arch, args.fps,
@@ -404,17 +416,27 @@ def _loadavg():
 
 
 def _compare(args) -> dict:
-    """Alternate this solver and the legacy one, each in its own process (Taichi fields are
-    never freed within one), and report the medians of both and their ratios."""
+    """Alternate two variants, each run in its own process (Taichi fields are never freed
+    within one): this solver against the legacy one, or, with ``--against``, the settings as
+    given against the same with those settings changed. Reports both medians, their ratio
+    and the ratio of each pair."""
     import statistics
     import subprocess
     import tempfile
 
-    runs = {"new": [], "legacy": []}
+    from pourbench.core.errors import PourbenchError
+
+    if args.against:
+        labels = ("as given", "with " + ", ".join(args.against))
+        extra = {labels[0]: [], labels[1]: [a for item in args.against for a in ("--set", item)]}
+    else:
+        labels = ("new", "legacy")
+        extra = {"new": [], "legacy": ["--legacy"]}
+    runs = {name: [] for name in labels}
     with tempfile.TemporaryDirectory() as tmp:
         for k in range(args.compare):
-            for name in (("new", "legacy") if k % 2 == 0 else ("legacy", "new")):
-                out = f"{tmp}/{name}_{k}.json"
+            for i, name in enumerate(labels if k % 2 == 0 else labels[::-1]):
+                out = f"{tmp}/{k}_{i}.json"
                 cmd = [sys.executable, "-m", "pourbench.benchmark.perf.sim_profile",
                        "--arch", args.arch, "--json", out]
                 if args.from_state:
@@ -426,13 +448,14 @@ def _compare(args) -> dict:
                                   ("--threads", args.threads)):
                     if val is not None:
                         cmd += [flag, str(val)]
-                if name == "legacy":
-                    cmd.append("--legacy")
                 if args.no_rest:
                     cmd.append("--no-rest")
                 for item in args.set or []:
                     cmd += ["--set", item]
-                subprocess.run(cmd, check=True)
+                done = subprocess.run(cmd + extra[name], stdout=subprocess.DEVNULL)
+                if done.returncode != 0:
+                    raise PourbenchError(f"the {name!r} run {k + 1} failed (exit "
+                                         f"{done.returncode}): {' '.join(cmd + extra[name])}")
                 with open(out) as fh:
                     runs[name].append(json.load(fh))
     keys = ("steps", "mean_dt", "wall_s", "wall_s_per_sim_s", "particle_steps_per_s",
@@ -440,20 +463,27 @@ def _compare(args) -> dict:
     phases = ("pour",) if args.from_state else ("settle", "pour")
     med = {name: {phase: {k: statistics.median(r[phase][k] for r in rs) for k in keys}
                   for phase in phases} for name, rs in runs.items()}
-    summary = {"medians": med, "runs": runs,
-               "ratio_wall_s_per_sim_s_legacy_over_new": {
-                   p: med["legacy"][p]["wall_s_per_sim_s"] / med["new"][p]["wall_s_per_sim_s"]
-                   for p in phases}}
+    a, b = labels
+    summary = {
+        "a": a, "b": b, "medians": med, "runs": runs,
+        # > 1: b takes longer per simulated second than a
+        "ratio_wall_s_per_sim_s_b_over_a": {
+            p: med[b][p]["wall_s_per_sim_s"] / med[a][p]["wall_s_per_sim_s"] for p in phases},
+        "pair_ratios_b_over_a": {
+            p: [rb[p]["wall_s_per_sim_s"] / ra[p]["wall_s_per_sim_s"]
+                for ra, rb in zip(runs[a], runs[b], strict=True)] for p in phases},
+    }
     print(f"medians of {args.compare} alternating pairs:")
     for p in phases:
-        for name in ("legacy", "new"):
+        for name in labels:
             m = med[name][p]
-            print(f"  {p:<6} {name:<6} steps {m['steps']:.0f}  mean dt {1e3 * m['mean_dt']:.3f} ms"
+            print(f"  {p:<6} {name}: steps {m['steps']:.0f}  mean dt {1e3 * m['mean_dt']:.3f} ms"
                   f"  iterations {m['mean_density_iterations']:.1f} + "
-                  f"{m['mean_divergence_iterations']:.1f}  {m['wall_s_per_sim_s']:.0f} solver s "
+                  f"{m['mean_divergence_iterations']:.1f}  {m['wall_s_per_sim_s']:.1f} solver s "
                   f"per simulated s  {m['particle_steps_per_s']:,.0f} particle-steps/s")
-        print(f"  {p}: legacy / new solver seconds per simulated second "
-              f"{summary['ratio_wall_s_per_sim_s_legacy_over_new'][p]:.2f}x")
+        pairs = ", ".join(f"{x:.2f}x" for x in summary["pair_ratios_b_over_a"][p])
+        print(f"  {p}: {b} / {a} solver seconds per simulated second "
+              f"{summary['ratio_wall_s_per_sim_s_b_over_a'][p]:.2f}x (pairs {pairs})")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(summary, fh, indent=2)
