@@ -32,6 +32,7 @@ BENCHMARKS = {
     "loader": "pourbench.benchmark.perf.loader_models",
     "peer": "pourbench.benchmark.perf.peer_splishsplash",
     "memory": "pourbench.benchmark.perf.render_memory",
+    "device": "pourbench.benchmark.perf.device_check",
 }
 
 
@@ -140,7 +141,8 @@ def leaderboard(
 
 def bench(
     part: str = typer.Argument(
-        ..., help="sim, render, loader, peer (SPlisHSPlasH) or memory (of a long render)."),
+        ..., help="sim, render, loader, peer (SPlisHSPlasH), memory (of a long render) or "
+        "device (the simulator on a GPU: a million-particle dam break and a 15-s pour)."),
     args: list[str] | None = typer.Argument(None, help="Arguments for the benchmark."),
 ) -> None:
     """Run a benchmark: speed (simulator, renderer, loader and models) or memory."""
