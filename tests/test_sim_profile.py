@@ -31,7 +31,7 @@ def test_windows_add_up_to_the_pour(tmp_path):
     assert pour["rest_from_s"] is None  # the cup tilts to the end
 
 
-def test_the_profile_stops_where_the_water_rests(tmp_path):
+def test_the_profile_stops_where_the_water_rests(tmp_path, capsys):
     """A cup barely tipped (10 degrees in 0.05 s) holds still water: stepping stops once it
     is at rest (`solver.rest_window_s` 0.1 s here), and the windows end there. When it rests
     depends on the last bits of rounding, which differ between CPUs: t = 1.3 s where this test
@@ -41,9 +41,11 @@ def test_the_profile_stops_where_the_water_rests(tmp_path):
     scene.write_text('source = "cup"\nduration_s = 3.0\nparticle_radius = 0.003\nseed = 0\n'
                      '[motion]\nprofile = "fast"\nstart_s = 0.0\ntilt_duration_s = 0.15\n'
                      'max_angle_deg = 10\n[solver]\nrest_window_s = 0.1\n')
-    res = profile_pour(str(scene), None, arch="cpu", window=0.1)
+    late = tmp_path / "late.npz"  # after the rest: never stepped to, so not saved
+    res = profile_pour(str(scene), None, arch="cpu", window=0.1, save_states=[(2.95, late)])
     pour, rows = res["pour"], res["windows"]
     assert pour["rest_from_s"] is not None and 0.1 <= pour["rest_from_s"] < 2.9
+    assert not late.exists() and "not saved, the water is at rest" in capsys.readouterr().err
     assert pour["sim_seconds"] == pytest.approx(pour["rest_from_s"], abs=1e-6)
     assert rows[-1]["t_end"] == pytest.approx(pour["rest_from_s"], abs=1e-6)
     assert sum(w["steps"] for w in rows) == pour["steps"]

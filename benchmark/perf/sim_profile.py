@@ -29,6 +29,11 @@ the bowl) without simulating what comes before::
     python -m pourbench.benchmark.perf.sim_profile --recipe standard --duration 1.5 \
         --save-state 1.5 stream.npz
     python -m pourbench.benchmark.perf.sim_profile --from-state stream.npz --duration 0.1
+
+``--set NAME=VALUE`` changes a solver setting for the run (on a saved state's scenario too);
+``--compare N`` runs N alternating pairs in fresh processes, this solver against the legacy
+one or, with ``--against NAME=VALUE``, against the same with that setting changed, and prints
+both medians and each pair's ratio.
 """
 
 from __future__ import annotations
@@ -267,6 +272,9 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
             win_start, win_t, win_wall, win_first = _snapshot(solver), solver.time, now, len(vmaxes)
         if at_rest:
             break
+    for t, f in pending:  # the water came to rest first: nothing stepped to save
+        print(f"--save-state {t:g} {f}: not saved, the water is at rest from t = "
+              f"{detector.rest_from_s:g} s (add --no-rest)", file=sys.stderr)
     wall = time.perf_counter() - t0 - saving_s
     pour = _phase(solver, s0, solver.timers, wall, solver.time - t_begin)
     dts_a = np.asarray(dts)
