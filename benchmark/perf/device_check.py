@@ -147,33 +147,32 @@ def main(argv: list[str] | None = None) -> dict:
     return report
 
 
+def _dam_line(s: dict) -> str:
+    err = s["rms_error"]
+    front = f"{100 * err:.1f} %" if math.isfinite(err) else "n/a (T < 0.8)"
+    return (f"dam break on {s['arch']}: {s['num_particles']:,} fluid + "
+            f"{s['num_boundary']:,} boundary particles, {s['steps']} steps, "
+            f"{s['particle_steps_per_s']:,.0f} particle-steps/s, "
+            f"{s['sim_seconds_per_wall_second']:.3g} simulated s per wall s, "
+            f"{s['iterations_per_step']:.1f} iterations a step, front error {front}")
+
+
+def _pour_line(s: dict) -> str:
+    rest = f", at rest from t = {s['rest_from_s']:.2f} s" if s["rest_from_s"] else ""
+    return (f"pour on {s['arch']}: {s['num_particles']:,} particles, build {s['build_s']:.1f} s, "
+            f"settling {s['settle_wall_s']:.1f} s, the pour {s['pour_steps']} steps in "
+            f"{s['pour_wall_s']:.1f} s ({s['wall_s_per_sim_s']:.2f} s per simulated s{rest}); "
+            f"safety nets {s['safety_nets']}")
+
+
 def _print(report: dict, out: Path) -> None:
     gpus = "; ".join(report["gpus"]) or "none listed by nvidia-smi"
     print(f"device check ({'smoke, ' if report['smoke'] else ''}arch requested "
           f"{report['arch_requested']}; GPUs: {gpus}), {report['wall_s']:.0f} s:")
-    dam = report["steps"]["dam_break"]
-    s = dam["summary"]
-    if s is None:
-        print(f"  dam break: {dam['status']}")
-    else:
-        err = s["rms_error"]
-        front = f"{100 * err:.1f} %" if math.isfinite(err) else "n/a (T < 0.8)"
-        print(f"  dam break on {s['arch']}: {s['num_particles']:,} fluid + "
-              f"{s['num_boundary']:,} boundary particles, {s['steps']} steps, "
-              f"{s['particle_steps_per_s']:,.0f} particle-steps/s, "
-              f"{s['sim_seconds_per_wall_second']:.3g} simulated s per wall s, "
-              f"{s['iterations_per_step']:.1f} iterations a step, front error {front}")
-    pour = report["steps"]["pour"]
-    s = pour["summary"]
-    if s is None:
-        print(f"  pour: {pour['status']}")
-    else:
-        rest = f", at rest from t = {s['rest_from_s']:.2f} s" if s["rest_from_s"] else ""
-        print(f"  pour on {s['arch']}: {s['num_particles']:,} particles, build "
-              f"{s['build_s']:.1f} s, settling {s['settle_wall_s']:.1f} s, the pour "
-              f"{s['pour_steps']} steps in "
-              f"{s['pour_wall_s']:.1f} s ({s['wall_s_per_sim_s']:.2f} s per simulated s{rest}); "
-              f"safety nets {s['safety_nets']}")
+    for name, line in (("dam_break", _dam_line), ("pour", _pour_line)):
+        step = report["steps"][name]
+        summary = step["summary"]
+        print("  " + (f"{name}: {step['status']}" if summary is None else line(summary)))
     print(f"  figures: {out / 'device_check.json'}")
 
 
