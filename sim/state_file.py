@@ -49,15 +49,18 @@ def load_pour_state(path: str | Path):
     try:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
-            if meta.get("format") != FORMAT:
-                raise PourbenchError(f"{path}: not a solver state file (format "
-                                     f"{meta.get('format')!r}, expected {FORMAT!r})")
+            found = meta.get("format") if isinstance(meta, dict) else None
+            if found != FORMAT:
+                raise PourbenchError(f"{path}: not a solver state file (format {found!r}, "
+                                     f"expected {FORMAT!r})")
             state = {k: z[k] for k in z.files if k != "meta"}
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as e:
-        raise PourbenchError(f"{path}: not a readable solver state file ({e})") from None
-    state.update(meta["scalars"])
+            state.update(meta["scalars"])
+            scenario_data = meta["scenario"]
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile,
+            json.JSONDecodeError) as e:
+        raise PourbenchError(f"{path}: not a readable solver state file ({e!r})") from None
     try:
-        scenario = Scenario.model_validate(meta["scenario"])
+        scenario = Scenario.model_validate(scenario_data)
     except ValidationError as e:
         raise PourbenchError(f"{path}: its scenario does not fit this version "
                              f"({describe_validation_error(e, Scenario)})") from None

@@ -1,6 +1,7 @@
 """The pour profiler (`benchmark/perf/sim_profile.py`): its per-window timeline adds up to the
 pour it ran, and it profiles a recipe's scenario as the generator would simulate it."""
 
+import json
 import math
 
 import numpy as np
@@ -178,9 +179,17 @@ def test_a_profile_from_a_saved_state_repeats_the_pours_steps(tmp_path, capsys):
     with pytest.raises(PourbenchError, match="outside the profiled"):
         profile_pour(str(scene), None, arch="cpu", save_states=[(0.5, str(state))])
     (tmp_path / "junk.npz").write_bytes(b"not a zip file")
+    np.savez(tmp_path / "other.npz", meta=np.array('{"format": "something else"}'))
+    with np.load(state) as z:  # a state file whose scenario entry is lost
+        meta = json.loads(str(z["meta"]))
+        del meta["scenario"]
+        np.savez(tmp_path / "cut.npz", **{k: z[k] for k in z.files if k != "meta"},
+                 meta=np.array(json.dumps(meta)))
     capsys.readouterr()
     for bad, says in ((tmp_path / "junk.npz", "not a readable solver state file"),
-                      (tmp_path / "missing.npz", "no such solver state file")):
+                      (tmp_path / "missing.npz", "no such solver state file"),
+                      (tmp_path / "other.npz", "not a solver state file (format 'something"),
+                      (tmp_path / "cut.npz", "not a readable solver state file (KeyError")):
         with pytest.raises(SystemExit) as e:
             main(["--from-state", str(bad), "--duration", "0.1"])
         assert e.value.code == 2
