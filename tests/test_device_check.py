@@ -33,7 +33,28 @@ def test_a_step_out_of_time_is_recorded_and_the_run_fails(tmp_path):
         assert saved["steps"][name]["summary"] is None
 
 
-def test_bad_arguments_are_refused():
+@pytest.mark.parametrize("bad", [["--dam-share", "1.5"], ["--pour-duration", "0"],
+                                 ["--budget-s", "-1"]])
+def test_bad_arguments_are_refused(bad):
     with pytest.raises(SystemExit) as e:
-        main(["--dam-share", "1.5"])
+        main(bad)
     assert e.value.code == 2
+
+
+def test_the_full_size_steps_are_the_issues(tmp_path):
+    """Without --smoke: the dam break at a/158 (about a million particles) to T = 3, and
+    `standard` scenario 0 whole, or cut to --pour-duration."""
+    import argparse
+
+    from pourbench.benchmark.perf.device_check import DAM_RADIUS, _steps
+    from pourbench.sim.validation import MARTIN_MOYCE_A
+
+    n = round(MARTIN_MOYCE_A / (2 * DAM_RADIUS))
+    assert n * 2 * n * n == 986_078
+    args = argparse.Namespace(arch="cuda", smoke=False, dam_radius=DAM_RADIUS,
+                              pour_duration=None)
+    (_, dam, _), (_, pour, _) = _steps(args, tmp_path)
+    assert "--t-end" not in dam and str(DAM_RADIUS) in dam and "cuda" in dam
+    assert pour[pour.index("--recipe") + 1] == "standard" and "--duration" not in pour
+    args.pour_duration = 2.0
+    assert _steps(args, tmp_path)[1][1][-2:] == ["--duration", "2.0"]

@@ -61,6 +61,8 @@ def _steps(args, out: Path) -> list[tuple[str, list[str], Path]]:
     else:
         dam += ["--radius", str(args.dam_radius)]
         pour += ["--recipe", "standard", "--scenario", "0", "--windows", "1"]
+        if args.pour_duration is not None:
+            pour += ["--duration", str(args.pour_duration)]
     return [("dam_break", dam, dam_json), ("pour", pour, pour_json)]
 
 
@@ -119,6 +121,9 @@ def main(argv: list[str] | None = None) -> dict:
                     help="share of the budget the dam break may take (default 0.4)")
     ap.add_argument("--dam-radius", type=float, default=DAM_RADIUS,
                     help=f"dam-break particle radius, m (default a/158 = {DAM_RADIUS:.3g})")
+    ap.add_argument("--pour-duration", type=float, default=None, metavar="S",
+                    help="simulate only the pour's first S seconds (default: all 15), e.g. "
+                    "in a second call after the whole pour ran out of time")
     ap.add_argument("--smoke", action="store_true",
                     help="toy sizes, any backend: check that the script runs")
     args = ap.parse_args(argv)
@@ -126,6 +131,8 @@ def main(argv: list[str] | None = None) -> dict:
         ap.error("--dam-share must lie between 0 and 1")
     if args.budget_s <= 0.0:
         ap.error("--budget-s must be positive")
+    if args.pour_duration is not None and args.pour_duration <= 0.0:
+        ap.error("--pour-duration must be positive")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
