@@ -23,6 +23,11 @@ def test_the_smoke_run_measures_both_steps(tmp_path, capsys):
     assert "dam break on cpu" in capsys.readouterr().out
 
 
+def test_one_step_alone(tmp_path):
+    report = main(["--arch", "cpu", "--smoke", "--out", str(tmp_path), "--only", "pour"])
+    assert list(report["steps"]) == ["pour"] and report["steps"]["pour"]["status"] == "ok"
+
+
 def test_a_step_out_of_time_is_recorded_and_the_run_fails(tmp_path):
     with pytest.raises(SystemExit) as e:
         main(["--arch", "cpu", "--smoke", "--out", str(tmp_path), "--budget-s", "0.5"])

@@ -124,6 +124,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--pour-duration", type=float, default=None, metavar="S",
                     help="simulate only the pour's first S seconds (default: all 15), e.g. "
                     "in a second call after the whole pour ran out of time")
+    ap.add_argument("--only", choices=["dam_break", "pour"], default=None,
+                    help="run one step only, with the whole budget")
     ap.add_argument("--smoke", action="store_true",
                     help="toy sizes, any backend: check that the script runs")
     args = ap.parse_args(argv)
@@ -138,9 +140,10 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.perf_counter()
     report = {"arch_requested": args.arch, "smoke": args.smoke, "gpus": _gpu_names(),
               "budget_s": args.budget_s, "steps": {}}
-    for name, cmd, json_path in _steps(args, out):
+    steps = [st for st in _steps(args, out) if args.only in (None, st[0])]
+    for name, cmd, json_path in steps:
         left = args.budget_s - (time.perf_counter() - t0)
-        limit = left * args.dam_share if name == "dam_break" else left
+        limit = left * args.dam_share if name == "dam_break" and len(steps) > 1 else left
         json_path.unlink(missing_ok=True)  # never report an earlier run's figures
         step = _run_step(name, cmd, json_path, out / f"{name}.log", limit)
         step["summary"] = _summary(step, name)
@@ -177,6 +180,8 @@ def _print(report: dict, out: Path) -> None:
     print(f"device check ({'smoke, ' if report['smoke'] else ''}arch requested "
           f"{report['arch_requested']}; GPUs: {gpus}), {report['wall_s']:.0f} s:")
     for name, line in (("dam_break", _dam_line), ("pour", _pour_line)):
+        if name not in report["steps"]:
+            continue
         step = report["steps"][name]
         summary = step["summary"]
         print("  " + (f"{name}: {step['status']}" if summary is None else line(summary)))
