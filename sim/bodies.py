@@ -147,8 +147,8 @@ class KinematicBodies:
         self.wall_values = ti.Vector.field(4, ti.f32, max(total, 1))
         walls = [None if g is None
                  else self._wall_grid(g, particle_radius) if b.sdf_wall
-                 else np.zeros(_as_box(g.values, g.revolved).shape + (4,), np.float32)
-                 for b, g in zip(self.bodies, grids, strict=True)]
+                 else np.zeros((*dim, 4), np.float32)  # the stored box's shape
+                 for b, g, dim in zip(self.bodies, grids, dims, strict=True)]
         if any(b.sdf_wall for b in self.bodies) and values:
             self.wall_values.from_numpy(np.concatenate([w.reshape(-1, 4) for w in walls
                                                         if w is not None]))

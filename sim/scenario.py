@@ -272,7 +272,16 @@ def load_scenario(path: str | Path) -> Scenario:
         if isinstance(c, dict) and isinstance(c.get("mesh"), str):
             mesh = Path(c["mesh"])
             c["mesh"] = str(mesh if mesh.is_absolute() else (path.parent / mesh).resolve())
+    return validate_scenario(data, str(path))
+
+
+def validate_scenario(data: dict, where: str) -> Scenario:
+    """``data`` as a Scenario (a TOML file's table, a saved pour's, a changed one's).
+
+    Raises:
+        PourbenchError: one line, ``where`` then the bad key and what is allowed.
+    """
     try:
         return Scenario.model_validate(data)
     except ValidationError as e:
-        raise PourbenchError(f"{path}: {describe_validation_error(e, Scenario)}") from e
+        raise PourbenchError(f"{where}: {describe_validation_error(e, Scenario)}") from e

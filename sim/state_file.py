@@ -36,10 +36,7 @@ def save_pour_state(path: str | Path, solver, scenario) -> Path:
 def load_pour_state(path: str | Path):
     """(scenario, state) from a file of ``save_pour_state``; one-line PourbenchError if the
     file is missing, not such a file, or of a scenario this version cannot read."""
-    from pydantic import ValidationError
-
-    from pourbench.core.errors import describe_validation_error
-    from pourbench.sim.scenario import Scenario
+    from pourbench.sim.scenario import validate_scenario
 
     path = Path(path)
     if not path.is_file():
@@ -59,11 +56,7 @@ def load_pour_state(path: str | Path):
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile,
             json.JSONDecodeError) as e:
         raise PourbenchError(f"{path}: not a readable solver state file ({e!r})") from None
-    try:
-        scenario = Scenario.model_validate(scenario_data)
-    except ValidationError as e:
-        raise PourbenchError(f"{path}: its scenario does not fit this version "
-                             f"({describe_validation_error(e, Scenario)})") from None
+    scenario = validate_scenario(scenario_data, f"{path}: its scenario does not fit this version")
     return scenario, state
 
 

@@ -10,11 +10,13 @@ import pytest
 from pourbench.benchmark.perf.sim_profile import load_profile_scenario, profile_pour
 from pourbench.core.errors import PourbenchError
 
+COARSE_CUP = ('source = "cup"\nduration_s = 0.2\nparticle_radius = 0.003\nseed = 0\n'
+              '[motion]\nprofile = "fast"\nstart_s = 0.0\ntilt_duration_s = 0.6\n')
+
 
 def test_windows_add_up_to_the_pour(tmp_path):
     scene = tmp_path / "coarse.toml"
-    scene.write_text('source = "cup"\nduration_s = 0.2\nparticle_radius = 0.003\nseed = 0\n'
-                     '[motion]\nprofile = "fast"\nstart_s = 0.0\ntilt_duration_s = 0.6\n')
+    scene.write_text(COARSE_CUP)
     res = profile_pour(str(scene), None, arch="cpu", window=0.1)
     rows, pour = res["windows"], res["pour"]
     assert len(rows) == 2
@@ -70,6 +72,8 @@ def test_a_pour_shorter_than_a_frame_is_refused():
     """A --duration under one frame has no frame to step to: one line, no traceback."""
     with pytest.raises(PourbenchError, match="shorter than one frame"):
         profile_pour(None, 0.02, arch="cpu", recipe="tiny", scenario=0)
+    with pytest.raises(PourbenchError, match="--duration / --fps: duration_s"):
+        profile_pour(None, -1.0, arch="cpu", recipe="tiny", scenario=0)
 
 
 @pytest.mark.parametrize("ball_speed, drop_speed, drop_cfl, limited_by, bound", [
@@ -112,10 +116,6 @@ def test_drops_in_flight_may_take_their_own_bound(ball_speed, drop_speed, drop_c
     assert float(solver.max_speed[None]) == pytest.approx(max(ball_speed, drop_speed), rel=1e-5)
     assert solver.dt_limited_by == limited_by
     assert solver.dt_bound == pytest.approx(bound, rel=1e-5)  # gravity off: hand-worked
-
-
-COARSE_CUP = ('source = "cup"\nduration_s = 0.2\nparticle_radius = 0.003\nseed = 0\n'
-              '[motion]\nprofile = "fast"\nstart_s = 0.0\ntilt_duration_s = 0.6\n')
 
 
 def test_a_solver_state_continues_bit_for_bit(tmp_path):

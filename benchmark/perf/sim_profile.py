@@ -96,10 +96,8 @@ def load_profile_scenario(scene_file: str | None, recipe: str | None = None,
 
 def _with_solver_settings(sc, settings: dict):
     """``sc`` with some solver settings changed; one-line PourbenchError for a bad one."""
-    from pydantic import ValidationError
-
-    from pourbench.core.errors import PourbenchError, describe_validation_error
-    from pourbench.sim.scenario import Scenario
+    from pourbench.core.errors import PourbenchError
+    from pourbench.sim.scenario import validate_scenario
 
     known = set(type(sc.solver).model_fields)
     for key in settings:
@@ -108,10 +106,7 @@ def _with_solver_settings(sc, settings: dict):
                                  f"{', '.join(sorted(known))})")
     data = sc.model_dump()
     data["solver"].update(settings)
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as e:
-        raise PourbenchError(f"--set: {describe_validation_error(e, Scenario)}") from None
+    return validate_scenario(data, "--set")
 
 
 def _window_row(solver, start: dict, t0: float, t1: float, wall: float, vmaxes) -> dict:
@@ -146,7 +141,7 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
     from pourbench.core.errors import PourbenchError
     from pourbench.sim.backend import init_taichi
     from pourbench.sim.pour import SETTLE_DAMPING, build_scene, make_solver, rest_detector, settle
-    from pourbench.sim.scenario import Scenario
+    from pourbench.sim.scenario import validate_scenario
     from pourbench.sim.solver import FEW_NEIGHBOURS
     from pourbench.sim.state_file import load_pour_state, save_pour_state
 
@@ -167,7 +162,7 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
         if fps is not None:
             upd["fps"] = fps
         if upd:
-            sc = Scenario.model_validate({**sc.model_dump(), **upd})
+            sc = validate_scenario({**sc.model_dump(), **upd}, "--duration / --fps")
     if solver_settings:
         sc = _with_solver_settings(sc, solver_settings)
     end_s = t_begin + duration if (state is not None and duration is not None) else sc.duration_s
