@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import time
 from collections import Counter
 
@@ -70,12 +71,12 @@ def fastest_particles(scene_file: str, duration: float | None = None, every: int
     """Step a pour and sample who is fastest; see the module docstring."""
     from pourbench.sim.backend import init_taichi
     from pourbench.sim.pour import SETTLE_DAMPING, build_scene, make_solver, settle
-    from pourbench.sim.scenario import Scenario, load_scenario
+    from pourbench.sim.scenario import load_scenario, validate_scenario
 
     init_taichi(arch, threads)
     sc = load_scenario(scene_file)
     if duration is not None:
-        sc = Scenario.model_validate({**sc.model_dump(), "duration_s": duration})
+        sc = validate_scenario({**sc.model_dump(), "duration_s": duration}, "--duration")
     solver = make_solver(sc, build_scene(sc))
     settle(solver, sc.solver.settle_s, SETTLE_DAMPING)
     y_top = float(solver.x.to_numpy()[:, 1].max())
@@ -177,8 +178,14 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
     if args.every < 1:
         ap.error("--every must be at least 1")
-    res = fastest_particles(args.scene, args.duration, args.every, args.stages, args.jump,
-                            args.arch, args.threads)
+    from pourbench.core.errors import PourbenchError
+
+    try:
+        res = fastest_particles(args.scene, args.duration, args.every, args.stages, args.jump,
+                                args.arch, args.threads)
+    except PourbenchError as e:  # a bad scene file or --duration: one line
+        print(f"sim_speeds: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
     _print(res)
     if args.json:
         with open(args.json, "w") as fh:
