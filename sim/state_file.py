@@ -53,8 +53,7 @@ def load_pour_state(path: str | Path):
             state = {k: z[k] for k in z.files if k != "meta"}
             state.update(meta["scalars"])
             scenario_data = meta["scenario"]
-    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile,
-            json.JSONDecodeError) as e:
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as e:  # JSON's too
         raise PourbenchError(f"{path}: not a readable solver state file ({e!r})") from None
     scenario = validate_scenario(scenario_data, f"{path}: its scenario does not fit this version")
     return scenario, state
