@@ -249,3 +249,42 @@ def test_dam_break_converges_as_r_shrinks():
     d2 = front_rms_difference(*fronts[1], *fronts[2])
     assert d2 < 0.05 and d2 < 1.5 * d1, f"front changes {d1:.3f} then {d2:.3f}"
     assert front_rms_error(*fronts[-1]) < 0.12
+
+
+@pytest.mark.parametrize("cfl", [0.4, 0.8])
+def test_xsph_damps_as_much_per_second_at_a_larger_cfl(cfl):
+    """XSPH smooths `xsph` per step up to the step of the reference CFL (0.4) and in
+    proportion beyond it, so that a larger `cfl` (fewer steps a second) damps as much per
+    second; by hand: with gravity off the step is cfl * 2r / speed, so at 0.8 the smoothing
+    is twice `xsph`, less where a frame's end shortens the step; at most 0.5."""
+    from pourbench.sim.backend import init_taichi
+    from pourbench.sim.bodies import KinematicBodies
+    from pourbench.sim.scenario import SolverSettings
+    from pourbench.sim.solver import XSPH_REFERENCE_CFL, DFSPHSolver
+
+    init_taichi("cpu")
+    r = 0.005
+    k = np.arange(-3, 4)
+    lattice = np.stack(np.meshgrid(k, k, k, indexing="ij"), -1).reshape(-1, 3)
+    ball = 2 * r * lattice[(lattice ** 2).sum(1) <= 2.5 ** 2]
+    v = np.zeros_like(ball)
+    v[:, 0] = 1.0  # the ball flies at 1 m/s: the fluid's CFL bound sets the step
+    bodies = KinematicBodies([], clamp_lo=(-1, -1, -1), clamp_hi=(1, 1, 1), floor_y=None,
+                             particle_radius=r)
+    settings = SolverSettings(cfl=cfl, max_dt=0.01, xsph=0.1, speed_limit=10.0)
+    solver = DFSPHSolver(ball, r, bodies, (-0.5, -0.5, -0.5), (0.5, 0.5, 0.5), settings,
+                         velocities=v, gravity=0.0)
+    solver.step()  # the first step is short (``initial_dt``)
+    for _ in range(3):
+        dt = solver.step()
+        assert solver.dt_limited_by == "fluid"
+        speed = float(solver.max_speed[None])
+        reference = XSPH_REFERENCE_CFL * 2 * r / speed
+        if cfl <= XSPH_REFERENCE_CFL:
+            assert solver.xsph_step == 0.1  # exactly: shorter steps are as before
+        else:
+            assert dt == pytest.approx(2 * reference, rel=1e-6)
+            assert solver.xsph_step == pytest.approx(0.1 * dt / reference, rel=1e-6)
+    assert solver._xsph_for(reference / 2, speed) == 0.1
+    assert solver._xsph_for(3 * reference, speed) == pytest.approx(0.3)
+    assert solver._xsph_for(10 * reference, speed) == 0.5  # the cap

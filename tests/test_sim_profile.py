@@ -32,6 +32,12 @@ def test_windows_add_up_to_the_pour(tmp_path):
     iterations = sum(w["density_iterations"] * w["steps"] for w in rows) / pour["steps"]
     assert iterations == pytest.approx(pour["mean_density_iterations"])
     assert pour["rest_from_s"] is None  # the cup tilts to the end
+    end = pour["end"]  # the water at the last frame: every particle in one of three places
+    assert end["t"] == pytest.approx(0.2)
+    total = res["num_particles"] * (2 * res["particle_radius"]) ** 3 * 1e6
+    assert end["source_ml"] + end["target_ml"] + end["spilled_ml"] == pytest.approx(total)
+    assert end["source_ml"] > 0.5 * total  # 0.2 s into the tilt, most of it still in the cup
+    assert end["kinetic_energy_mj_per_kg"] > 0.0
 
 
 def test_the_profile_stops_where_the_water_rests(tmp_path, capsys):

@@ -33,7 +33,9 @@ the bowl) without simulating what comes before::
 ``--set NAME=VALUE`` changes a solver setting for the run (on a saved state's scenario too);
 ``--compare N`` runs N alternating pairs in fresh processes, this solver against the legacy
 one or, with ``--against NAME=VALUE``, against the same with that setting changed, and prints
-both medians and each pair's ratio.
+both medians and each pair's ratio. Every run also reports the water at its last frame (ml in
+the source, the target and spilled; kinetic energy): what a setting that should only save time
+must leave as it was.
 """
 
 from __future__ import annotations
@@ -140,7 +142,14 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
     import pourbench.sim.grid as grid_mod
     from pourbench.core.errors import PourbenchError
     from pourbench.sim.backend import init_taichi
-    from pourbench.sim.pour import SETTLE_DAMPING, build_scene, make_solver, rest_detector, settle
+    from pourbench.sim.pour import (
+        SETTLE_DAMPING,
+        build_scene,
+        count_volumes,
+        make_solver,
+        rest_detector,
+        settle,
+    )
     from pourbench.sim.scenario import validate_scenario
     from pourbench.sim.solver import FEW_NEIGHBOURS
     from pourbench.sim.state_file import load_pour_state, save_pour_state
@@ -284,6 +293,7 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
         speed_p99_median=float(np.median(fc[:, 1])),
         speed_p999_median=float(np.median(fc[:, 2])),
         leak_counts=solver.leak_counts(),
+        end=_water_at(pos, solver.v.to_numpy(), t_frame, scene, sc, count_volumes),
         rest_from_s=detector.rest_from_s,
         duration_s=end_s - t_begin,
         wall_s_per_pour_s=wall / (end_s - t_begin),
@@ -293,6 +303,22 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
         out["windows"] = windows
     solver.timers = None
     return out
+
+
+def _water_at(pos, vel, t: float, scene, sc, count_volumes) -> dict:
+    """Where the water is at the last frame and how fast it moves: what a setting that only
+    ought to change the speed (``--against cfl=0.6``) must leave as it was."""
+    ml = (2.0 * sc.particle_radius) ** 3 * 1e6
+    source, target, spilled = count_volumes(pos, scene, scene.source_pose(t), ml)
+    return {"t": t, "source_ml": float(source), "target_ml": float(target),
+            "spilled_ml": float(spilled),
+            "kinetic_energy_mj_per_kg": float(500.0 * np.mean(np.sum(vel * vel, axis=1)))}
+
+
+def _end_line(e: dict) -> str:
+    return (f"at t = {e['t']:g} s: source {e['source_ml']:.1f} ml, target {e['target_ml']:.1f} "
+            f"ml, spilled {e['spilled_ml']:.1f} ml; kinetic energy "
+            f"{e['kinetic_energy_mj_per_kg']:.2f} mJ/kg")
 
 
 def _print(res: dict) -> None:
@@ -319,6 +345,7 @@ def _print(res: dict) -> None:
           f"speed p99 {p['speed_p99_median']:.2f}, p99.9 {p['speed_p999_median']:.2f} m/s; "
           f"particles above half the fastest: {p['particles_above_half_vmax_median']:.0f}")
     print(f"  safety nets: {p['leak_counts']}")
+    print(f"  the water {_end_line(p['end'])}")
     if p["rest_from_s"] is not None:
         end = res["from_state_s"] + p["duration_s"]
         print(f"  water at rest from t = {p['rest_from_s']:.2f} s: the remaining "
@@ -484,6 +511,8 @@ def _compare(args) -> dict:
                   f"  iterations {m['mean_density_iterations']:.1f} + "
                   f"{m['mean_divergence_iterations']:.1f}  {m['wall_s_per_sim_s']:.1f} solver s "
                   f"per simulated s  {m['particle_steps_per_s']:,.0f} particle-steps/s")
+        for name in labels if p == "pour" else ():  # every run of a variant: the same steps
+            print(f"  {p:<6} {name}: the water {_end_line(runs[name][0][p]['end'])}")
         pairs = ", ".join(f"{x:.2f}x" for x in summary["pair_ratios_b_over_a"][p])
         print(f"  {p}: {b} / {a} solver seconds per simulated second "
               f"{summary['ratio_wall_s_per_sim_s_b_over_a'][p]:.2f}x (pairs {pairs})")
