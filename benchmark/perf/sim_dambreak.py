@@ -8,7 +8,8 @@ Usage::
 The scene is Martin & Moyce's (1952) square column (a x 2a x a of water in a tank 4a long,
 r = a/50: 31 250 particles) run to T = 3. Each repetition runs, one after the other: our
 DFSPH, SPlisHSPlasH's DFSPH with its own CFL policy (factor 0.5), and SPlisHSPlasH at our CFL
-policy (factor 1.0: dt = 0.4 * 2r / v_max, as ours); the codes alternate over ``--repeats``
+policy (factor cfl / 0.4: dt = cfl * 2r / v_max, as ours; ``--cfl``, default 0.4, factor
+1.0); the codes alternate over ``--repeats``
 repetitions so that a change in machine load hits all of them alike. For each code it prints
 and saves the medians of:
 
@@ -51,7 +52,7 @@ KEYS = ("sim_seconds_per_wall_second", "particle_steps_per_s", "steps", "mean_dt
 PEER_CFL_FACTOR = 0.5  # SPlisHSPlasH's default (and the README's reference runs)
 BOUNDARY_NAMES = {"particles": "Akinci 2012 particles",
                   "sdf": "signed distance (wall_profile), floor as the table plane"}
-OUR_CFL_AS_PEER_FACTOR = 1.0  # SPlisHSPlasH: dt = factor * 0.4 * 2r / v_max; ours: 0.4 * 2r / v
+PEER_CFL_SCALE = 0.4  # SPlisHSPlasH: dt = factor * 0.4 * 2r / v_max; ours: cfl * 2r / v_max
 
 
 def _field(obj, name: str):
@@ -80,7 +81,8 @@ def _loadavg() -> list[float] | None:
 def run_ours(args, t_end: float) -> tuple[dict, tuple]:
     from pourbench.sim.scenario import SolverSettings
 
-    settings = SolverSettings(density_tol=args.density_tol, divergence_tol=args.divergence_tol)
+    settings = SolverSettings(density_tol=args.density_tol, divergence_tol=args.divergence_tol,
+                              cfl=args.cfl)
     res = dam_break(args.a, args.radius, t_end, args.arch, settings, args.threads,
                     boundary=args.boundary)
     solve_s = res.stats["solve_seconds"]
@@ -194,6 +196,9 @@ def main(argv: list[str] | None = None) -> dict:
                     "(Bender et al. 2019)")
     ap.add_argument("--density-tol", type=float, default=0.0005)
     ap.add_argument("--divergence-tol", type=float, default=0.001)
+    ap.add_argument("--cfl", type=float, default=None,
+                    help="our CFL number (default: the solver's, 0.4); SPlisHSPlasH at our CFL "
+                    "policy follows it")
     ap.add_argument("--repeats", type=int, default=3, help="alternating repetitions (>= 1)")
     ap.add_argument("--no-peer", action="store_true", help="skip SPlisHSPlasH")
     ap.add_argument("--no-peer-our-cfl", action="store_true",
@@ -204,6 +209,12 @@ def main(argv: list[str] | None = None) -> dict:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.repeats < 1:
         ap.error("--repeats must be >= 1")
+    from pourbench.sim.scenario import SolverSettings
+
+    if args.cfl is None:
+        args.cfl = SolverSettings().cfl
+    elif not 0.05 <= args.cfl <= 1.0:
+        ap.error(f"--cfl {args.cfl:g}: the solver takes 0.05 to 1.0")
     if args.peer_threads is None:
         args.peer_threads = args.threads or os.cpu_count() or 2
 
@@ -223,7 +234,7 @@ def main(argv: list[str] | None = None) -> dict:
             if code == "ours":
                 run, front = run_ours(args, t_end)
             else:
-                factor = PEER_CFL_FACTOR if code == "peer" else OUR_CFL_AS_PEER_FACTOR
+                factor = PEER_CFL_FACTOR if code == "peer" else args.cfl / PEER_CFL_SCALE
                 run, front = run_peer(peer, args, t_end, factor)
             run["repetition"] = rep
             runs[code].append(run)
@@ -240,7 +251,8 @@ def main(argv: list[str] | None = None) -> dict:
                   "boundary": {"ours": BOUNDARY_NAMES[args.boundary],
                                "peer": peer.BOUNDARY_NAMES[args.peer_boundary]
                                if peer is not None else None},
-                  "num_boundary_ours": ours["num_boundary"], "density_tol": args.density_tol,
+                  "num_boundary_ours": ours["num_boundary"], "cfl_ours": args.cfl,
+                  "density_tol": args.density_tol,
                   "divergence_tol": args.divergence_tol, "threads": args.threads,
                   "peer_threads": args.peer_threads if peer is not None else None,
                   "repeats": args.repeats},
