@@ -142,14 +142,7 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
     import pourbench.sim.grid as grid_mod
     from pourbench.core.errors import PourbenchError
     from pourbench.sim.backend import init_taichi
-    from pourbench.sim.pour import (
-        SETTLE_DAMPING,
-        build_scene,
-        count_volumes,
-        make_solver,
-        rest_detector,
-        settle,
-    )
+    from pourbench.sim.pour import SETTLE_DAMPING, build_scene, make_solver, rest_detector, settle
     from pourbench.sim.scenario import validate_scenario
     from pourbench.sim.solver import FEW_NEIGHBOURS
     from pourbench.sim.state_file import load_pour_state, save_pour_state
@@ -293,7 +286,7 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
         speed_p99_median=float(np.median(fc[:, 1])),
         speed_p999_median=float(np.median(fc[:, 2])),
         leak_counts=solver.leak_counts(),
-        end=_water_at(pos, solver.v.to_numpy(), t_frame, scene, sc, count_volumes),
+        end=_water_at(pos, solver.v.to_numpy(), t_frame, scene, sc),
         rest_from_s=detector.rest_from_s,
         duration_s=end_s - t_begin,
         wall_s_per_pour_s=wall / (end_s - t_begin),
@@ -305,9 +298,11 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
     return out
 
 
-def _water_at(pos, vel, t: float, scene, sc, count_volumes) -> dict:
+def _water_at(pos, vel, t: float, scene, sc) -> dict:
     """Where the water is at the last frame and how fast it moves: what a setting that only
     ought to change the speed (``--against cfl=0.6``) must leave as it was."""
+    from pourbench.sim.pour import count_volumes
+
     ml = (2.0 * sc.particle_radius) ** 3 * 1e6
     source, target, spilled = count_volumes(pos, scene, scene.source_pose(t), ml)
     return {"t": t, "source_ml": float(source), "target_ml": float(target),
