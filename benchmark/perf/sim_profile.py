@@ -313,7 +313,7 @@ def _water_at(pos, vel, t: float, scene, sc) -> dict:
 def _end_line(e: dict) -> str:
     return (f"at t = {e['t']:g} s: source {e['source_ml']:.1f} ml, target {e['target_ml']:.1f} "
             f"ml, spilled {e['spilled_ml']:.1f} ml; kinetic energy "
-            f"{e['kinetic_energy_mj_per_kg']:.2f} mJ/kg")
+            f"{e['kinetic_energy_mj_per_kg']:.3g} mJ/kg")
 
 
 def _print(res: dict) -> None:
