@@ -79,11 +79,7 @@ def _loadavg() -> list[float] | None:
 
 
 def run_ours(args, t_end: float) -> tuple[dict, tuple]:
-    from pourbench.sim.scenario import SolverSettings
-
-    settings = SolverSettings(density_tol=args.density_tol, divergence_tol=args.divergence_tol,
-                              cfl=args.cfl)
-    res = dam_break(args.a, args.radius, t_end, args.arch, settings, args.threads,
+    res = dam_break(args.a, args.radius, t_end, args.arch, args.settings, args.threads,
                     boundary=args.boundary)
     solve_s = res.stats["solve_seconds"]
     run = {
@@ -209,12 +205,20 @@ def main(argv: list[str] | None = None) -> dict:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.repeats < 1:
         ap.error("--repeats must be >= 1")
+    from pydantic import ValidationError
+
     from pourbench.sim.scenario import SolverSettings
 
-    if args.cfl is None:
-        args.cfl = SolverSettings().cfl
-    elif not 0.05 <= args.cfl <= 1.0:
-        ap.error(f"--cfl {args.cfl:g}: the solver takes 0.05 to 1.0")
+    chosen = {"density_tol": args.density_tol, "divergence_tol": args.divergence_tol}
+    if args.cfl is not None:
+        chosen["cfl"] = args.cfl
+    try:  # ours, as a scenario's [solver] table would set them, with its bounds
+        args.settings = SolverSettings(**chosen)
+    except ValidationError as e:
+        bad = e.errors()[0]
+        field = str(bad["loc"][0])
+        ap.error(f"--{field.replace('_', '-')} {chosen[field]:g}: {bad['msg']}")
+    args.cfl = args.settings.cfl
     if args.peer_threads is None:
         args.peer_threads = args.threads or os.cpu_count() or 2
 
