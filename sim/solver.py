@@ -53,6 +53,20 @@ ERROR_SCALE = 2.0 ** 24  # errors are summed as integers of 2^-24: exact, so in 
 ERROR_CAP = 1000.0  # per particle (and NaN): keeps a blown-up step's integer sum from overflowing
 
 
+def chebyshev_weights(radius: float):
+    """Weights of the Chebyshev semi-iterative method for a Jacobi iteration whose spectral
+    radius is ``radius`` (Golub & Varga 1961; Wang 2015 for position-based dynamics): 1, then
+    2 / (2 - rho^2), then each next one 4 / (4 - rho^2 w); they fall towards 2 / (1 +
+    sqrt(1 - rho^2)) (1.20 at rho = 0.75). Radius 0: all 1 (plain Jacobi)."""
+    rho2 = float(radius) ** 2
+    w = 1.0
+    yield w
+    w = 2.0 / (2.0 - rho2)
+    while True:
+        yield w
+        w = 4.0 / (4.0 - rho2 * w)
+
+
 @dataclass
 class StepStats:
     """Running totals over all steps of one solver."""
@@ -166,6 +180,7 @@ class DFSPHSolver:
         # value ratchets up (densities are clamped at rho0, so kappa only grows in a step)
         self.warm_density = 0.8
         self.warm_divergence = 0.5
+        self.chebyshev = float(s.chebyshev_radius)  # 0: plain Jacobi density iterations
         self.initial_dt = min(s.max_dt, 1e-3)
         self.use_cubic = s.kernel == "cubic"
         self.use_xsph = s.viscosity == "xsph"
@@ -526,26 +541,32 @@ class DFSPHSolver:
         return self.err_sum[None]
 
     @ti.func
-    def _one_sided_update(self, i, rho_star, dt):
-        """Predicted density clamped >= 1 and kappa_i = (rho*_i - 1) alpha_i / dt^2 added."""
+    def _one_sided_update(self, i, rho_star, dt, weight):
+        """Predicted density clamped >= 1 and kappa_i = (rho*_i - 1) alpha_i / dt^2 added.
+        With ``chebyshev_radius`` > 0 a compressed particle's increment is ``weight`` times
+        that plus (weight - 1) times its last one (``chebyshev_weights``)."""
         rho_star = ti.max(rho_star, 1.0)
         self.rho_adv[i] = rho_star
         self._add_error(rho_star - 1.0)
-        self.kappa[i] = (rho_star - 1.0) * self.factor[i] / (dt * dt)
-        self.kappa_density[i] += self.kappa[i]
+        k = (rho_star - 1.0) * self.factor[i] / (dt * dt)
+        if ti.static(self.chebyshev > 0.0):
+            if k > 0.0:
+                k = weight * k + (weight - 1.0) * self.kappa[i]
+        self.kappa[i] = k
+        self.kappa_density[i] += k
 
     @ti.kernel
-    def _density_error(self, dt: ti.f32) -> ti.i64:
-        """Predicted density (clamped >= 1) and kappa_i = (rho*_i - 1) alpha_i / dt^2;
-        returns the summed error rho*_i - 1 (``_add_error``)."""
+    def _density_error(self, dt: ti.f32, weight: ti.f32) -> ti.i64:
+        """Predicted density (clamped >= 1) and kappa_i = (rho*_i - 1) alpha_i / dt^2
+        (``_one_sided_update``); returns the summed error rho*_i - 1 (``_add_error``)."""
         self.err_sum[None] = 0
         for i in self.x:
             self._one_sided_update(i, self.density[i] + dt * self.velocity_divergence(i, False),
-                                   dt)
+                                   dt, weight)
         return self.err_sum[None]
 
     @ti.kernel
-    def _density_error_two_sided(self, dt: ti.f32) -> ti.i64:
+    def _density_error_two_sided(self, dt: ti.f32, weight: ti.f32) -> ti.i64:
         """``pressure_clamp = "pressure"``: as ``_density_error`` for most particles, but a
         particle closing on a neighbour or wall faster than IMPACT_SPEED (``impacting``) moves
         its kappa by PRESSURE_RELAXATION (rho*_i - 1) alpha_i / dt^2 in either direction, its
@@ -569,24 +590,27 @@ class DFSPHSolver:
                 self.kappa[i] = new_total - total
                 self.kappa_density[i] = new_total
             else:
-                self._one_sided_update(i, rho_star, dt)
+                self._one_sided_update(i, rho_star, dt, weight)
         return self.err_sum[None]
 
     def _iterate(self, error_kernel, total, tol: float, dt: float, min_iterations: int,
-                 first_error: int) -> tuple[int, float]:
+                 first_error: int, chebyshev: float = 0.0) -> tuple[int, float]:
         """Jacobi iterations after the warm start (applied by the pass before: the density
         stage for the divergence solve, the non-pressure forces for the density solve) and
         the first error pass (its summed error ``first_error``): apply kappa, then measure
-        the error and compute the next kappa, until at least ``min_iterations`` and the mean
+        the error and compute the next kappa (``error_kernel(dt, weight)``, weighted by
+        ``chebyshev_weights(chebyshev)``), until at least ``min_iterations`` and the mean
         error is within ``tol``."""
         s = self.settings
         it = 0
         err = float(first_error) / (ERROR_SCALE * self.n)
+        weights = chebyshev_weights(chebyshev)
+        next(weights)  # the first error pass's
         while not ((it >= min_iterations and err <= tol) or it >= s.max_iterations):
             self._apply_pressure(self.kappa, dt)
             it += 1
             # also adds this iteration's kappa into `total`; returns the summed error
-            err = float(error_kernel(dt)) / (ERROR_SCALE * self.n)
+            err = float(error_kernel(dt, next(weights))) / (ERROR_SCALE * self.n)
         self._undo_last_kappa(total)
         return it, err
 
@@ -602,7 +626,7 @@ class DFSPHSolver:
         neighbours, not two)."""
         s = self.settings
         first = self._divergence_error(dt, self.use_tension)
-        return self._iterate(lambda t: self._divergence_error(t, False), self.kappa_divergence,
+        return self._iterate(lambda t, _: self._divergence_error(t, False), self.kappa_divergence,
                              s.divergence_tol, dt, s.min_divergence_iterations, first)
 
     def _density_warm_start(self, dt: float) -> None:
@@ -620,14 +644,15 @@ class DFSPHSolver:
                          self.settings.warm_start * shrink, mean_scale)
 
     def density_solve(self, dt: float) -> tuple[int, float]:
-        """[BK17] Algorithm 3 from the warm start (``_density_warm_start``). With
-        ``pressure_clamp = "pressure"`` the iterations of impacting particles are two-sided
-        (``_density_error_two_sided``)."""
+        """[BK17] Algorithm 3 from the warm start (``_density_warm_start``), its iterations
+        accelerated by ``chebyshev_radius``. With ``pressure_clamp = "pressure"`` the
+        iterations of impacting particles are two-sided (``_density_error_two_sided``)."""
         error_kernel = self._density_error
         if self.clamp_pressure:
             error_kernel = self._density_error_two_sided
         return self._iterate(error_kernel, self.kappa_density, self.settings.density_tol, dt,
-                             self.settings.min_iterations, error_kernel(dt))
+                             self.settings.min_iterations, error_kernel(dt, 1.0),
+                             self.chebyshev)
 
     def _average_pressure(self, dt: float) -> None:
         """Fold this step's stiffness into the running average (weight 1 - exp(-dt / tau)).

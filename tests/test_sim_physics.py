@@ -169,6 +169,74 @@ def test_warm_start_reuses_the_steady_part_of_the_pressure():
     np.testing.assert_array_equal(solver.kappa.to_numpy(), got)
 
 
+def test_chebyshev_iterations_save_iterations_in_still_water():
+    """Chebyshev-accelerated density iterations (``chebyshev_radius`` 0.6, as `standard`)
+    in the still tank of the test above (warm start 0.9): measured (2026-12-07) 11.5 against
+    16.2 iterations a step at rest, mean speed 0.013 against 0.010 m/s, fastest 0.05 against
+    0.04 m/s, weight ratio 1.018 against 1.026. Held to 0.8x; the water must stay at rest and
+    its pressure hydrostatic."""
+    r = 0.005
+    runs = {c: hydrostatic_tank(particle_radius=r, counts=(8, 16, 8), t_end=1.0, arch="cpu",
+                                settings=SolverSettings(max_dt=0.005, warm_start=0.9,
+                                                        chebyshev_radius=c),
+                                boundary="sdf")
+            for c in (0.0, 0.6)}
+    assert runs[0.6].rest_iterations < 0.8 * runs[0.0].rest_iterations
+    for res in runs.values():
+        assert res.speed.mean() < 0.02 and res.speed.max() < 0.1, "the water must stay at rest"
+        fits = hydrostatic_fits(res)
+        assert fits.weight_ratio == pytest.approx(1.0, abs=0.03)
+
+
+def test_chebyshev_weights_by_hand():
+    """Golub & Varga's weights for a spectral radius of 0.75: 1, 2 / (2 - 0.5625) = 1.39130,
+    4 / (4 - 0.5625 * 1.39130) = 1.24324, ..., falling to 2 / (1 + sqrt(1 - 0.5625)) =
+    1.20376; radius 0 gives plain Jacobi (all 1)."""
+    from itertools import islice
+
+    from pourbench.sim.solver import chebyshev_weights
+
+    w = list(islice(chebyshev_weights(0.75), 30))
+    assert w[:3] == pytest.approx([1.0, 1.391304, 1.243243], rel=1e-5)
+    assert w[-1] == pytest.approx(2.0 / (1.0 + math.sqrt(1.0 - 0.5625)), rel=1e-6)
+    assert all(a >= b for a, b in zip(w[1:-1], w[2:], strict=True))
+    assert list(islice(chebyshev_weights(0.0), 5)) == [1.0] * 5
+
+
+def test_chebyshev_increment_by_hand():
+    """With ``chebyshev_radius`` > 0 a compressed particle's increment is w times the Jacobi
+    increment (rho* - 1) alpha / dt^2 plus (w - 1) times its last increment; a particle that
+    is not compressed gets none. Weight 1 is the Jacobi increment itself."""
+    from pourbench.sim.backend import init_taichi
+    from pourbench.sim.bodies import KinematicBodies
+    from pourbench.sim.solver import DFSPHSolver
+
+    init_taichi("cpu")
+    r = 0.005
+    blob = np.stack(np.meshgrid(*[np.arange(5) * 2 * r] * 3, indexing="ij"), -1).reshape(-1, 3)
+    bodies = KinematicBodies([], clamp_lo=(-1, -1, -1), clamp_hi=(1, 1, 1), floor_y=None,
+                             particle_radius=r)
+    solver = DFSPHSolver(blob, r, bodies, (-0.1, -0.1, -0.1), (0.2, 0.2, 0.2),
+                         SolverSettings(chebyshev_radius=0.75))
+    solver.step()
+    rng = np.random.default_rng(1)
+    solver.v.from_numpy(rng.normal(0.0, 0.05, (len(blob), 3)).astype(np.float32))
+    dt, w = 1e-3, 1.3
+    solver._density_error(dt, 1.0)
+    jacobi = solver.kappa.to_numpy()
+    compressed = jacobi > 0
+    assert 10 <= compressed.sum() < len(blob)
+    last = rng.uniform(0.0, 3.0, len(blob)).astype(np.float32)
+    solver.kappa.from_numpy(last)
+    total = solver.kappa_density.to_numpy()
+    solver._density_error(dt, w)
+    got = solver.kappa.to_numpy()
+    np.testing.assert_allclose(got[compressed], w * jacobi[compressed]
+                               + (w - 1.0) * last[compressed], rtol=1e-5)
+    assert (got[~compressed] == 0).all()
+    np.testing.assert_allclose(solver.kappa_density.to_numpy(), total + got, rtol=1e-6)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("boundary", ["particles", "sdf"])
 @pytest.mark.parametrize("max_dt", [0.005, 0.002])
