@@ -122,6 +122,26 @@ def test_hydrostatic_tank_with_the_walls_pours_use(max_dt):
     assert fits.weight_ratio == pytest.approx(1.0, rel=0.04)
 
 
+def _block(n: int, r: float) -> np.ndarray:
+    """An n^3 lattice of spacing 2 r from the origin, (n^3, 3) m."""
+    return np.stack(np.meshgrid(*[np.arange(n) * 2 * r] * 3, indexing="ij"), -1).reshape(-1, 3)
+
+
+def _free_solver(x: np.ndarray, r: float, settings: SolverSettings):
+    """A solver for particles ``x`` with no walls, after one step (its neighbour lists and
+    DFSPH factors built)."""
+    from pourbench.sim.backend import init_taichi
+    from pourbench.sim.bodies import KinematicBodies
+    from pourbench.sim.solver import DFSPHSolver
+
+    init_taichi("cpu")
+    bodies = KinematicBodies([], clamp_lo=(-1, -1, -1), clamp_hi=(1, 1, 1), floor_y=None,
+                             particle_radius=r)
+    solver = DFSPHSolver(x, r, bodies, (-0.1, -0.1, -0.1), (0.3, 0.3, 0.3), settings)
+    solver.step()
+    return solver
+
+
 def test_steady_warm_start_saves_iterations_in_still_water():
     """Reusing 0.9 of a still tank's steady pressure (``warm_start``), not 0.8, leaves the
     iterations a tenth of it to rebuild, not a fifth: measured (2026-12-07, 5-ms steps)
@@ -141,19 +161,9 @@ def test_warm_start_reuses_the_steady_part_of_the_pressure():
     """By hand: a particle's first guess is 0.8 of last step's stiffness kappa plus
     (warm_start - 0.8) of min(kappa, its running average): all steady pressure is reused at
     warm_start, a spike above the average at 0.8; drops (few neighbours) start from zero."""
-    from pourbench.sim.backend import init_taichi
-    from pourbench.sim.bodies import KinematicBodies
-    from pourbench.sim.solver import DFSPHSolver
-
-    init_taichi("cpu")
     r = 0.005
-    blob = np.stack(np.meshgrid(*[np.arange(4) * 2 * r] * 3, indexing="ij"), -1).reshape(-1, 3)
-    x = np.concatenate([blob, [[0.2, 0.2, 0.2]]])  # a 4^3 block and a lone drop
-    bodies = KinematicBodies([], clamp_lo=(-1, -1, -1), clamp_hi=(1, 1, 1), floor_y=None,
-                             particle_radius=r)
-    solver = DFSPHSolver(x, r, bodies, (-0.1, -0.1, -0.1), (0.3, 0.3, 0.3),
-                         SolverSettings(warm_start=0.9))
-    solver.step()
+    x = np.concatenate([_block(4, r), [[0.2, 0.2, 0.2]]])  # a 4^3 block and a lone drop
+    solver = _free_solver(x, r, SolverSettings(warm_start=0.9))
     rng = np.random.default_rng(0)
     kappa = rng.uniform(0.0, 2.0, len(x)).astype(np.float32)
     mean = rng.uniform(0.0, 2.0, len(x)).astype(np.float32)
@@ -207,18 +217,9 @@ def test_chebyshev_increment_by_hand():
     """With ``chebyshev_radius`` > 0 a compressed particle's increment is w times the Jacobi
     increment (rho* - 1) alpha / dt^2 plus (w - 1) times its last increment; a particle that
     is not compressed gets none. Weight 1 is the Jacobi increment itself."""
-    from pourbench.sim.backend import init_taichi
-    from pourbench.sim.bodies import KinematicBodies
-    from pourbench.sim.solver import DFSPHSolver
-
-    init_taichi("cpu")
     r = 0.005
-    blob = np.stack(np.meshgrid(*[np.arange(5) * 2 * r] * 3, indexing="ij"), -1).reshape(-1, 3)
-    bodies = KinematicBodies([], clamp_lo=(-1, -1, -1), clamp_hi=(1, 1, 1), floor_y=None,
-                             particle_radius=r)
-    solver = DFSPHSolver(blob, r, bodies, (-0.1, -0.1, -0.1), (0.2, 0.2, 0.2),
-                         SolverSettings(chebyshev_radius=0.75))
-    solver.step()
+    blob = _block(5, r)
+    solver = _free_solver(blob, r, SolverSettings(chebyshev_radius=0.75))
     rng = np.random.default_rng(1)
     solver.v.from_numpy(rng.normal(0.0, 0.05, (len(blob), 3)).astype(np.float32))
     dt, w = 1e-3, 1.3
