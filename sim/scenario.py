@@ -176,7 +176,8 @@ class SolverSettings(_Model):
         "from 1.22 to 1.11 at 0.6). Still water needs fewer iterations: 8.5 a step, not 10.5, "
         "at 0.6 in the pot of `standard`'s 15-s pour at r = 0.9 mm (whose recipe sets it), its "
         "water creeping as before. A larger radius saves more but leaves more jitter: at 0.75, "
-        "7 a step, but that pot came to rest 2.8 s later (README, \"Chebyshev iterations\")",
+        "7 a step, but its creep decays more slowly and that pour came to rest at t = 14.53 s, "
+        "not 11.77 (README, \"Chebyshev iterations\")",
     )
     min_iterations: int = Field(2, ge=1, le=10, description="pressure iterations at least")
     min_divergence_iterations: int = Field(
