@@ -118,6 +118,11 @@ def build_scene(scenario: Scenario) -> PourScene:
     return PourScene(src, tgt, source_pose, target_pose, fluid, bodies, lo, hi)
 
 
+def particle_volume_ml(radius: float) -> float:
+    """ml of water one particle stands for: a cube of edge 2 r (the solver's rest volume)."""
+    return (2.0 * radius) ** 3 * 1e6
+
+
 def count_volumes(positions: np.ndarray, scene: PourScene, source_pose: np.ndarray,
                   particle_volume_ml: float) -> np.ndarray:
     """(3,) ml of water in the source, in the target and spilled (the rest).
@@ -220,7 +225,7 @@ def simulate_pour(scenario: Scenario, out_path: str | Path, *, arch: str = "auto
     logger.info("settled in %d steps", settle_steps)
 
     num_frames = int(math.floor(scenario.duration_s * scenario.fps + 1e-9)) + 1
-    particle_ml = (2 * r) ** 3 * 1e6
+    particle_ml = particle_volume_ml(r)
     volumes = np.zeros((num_frames, 3))
     src_poses = np.zeros((num_frames, 4, 4))
     tgt_poses = np.repeat(scene.target_pose[None], num_frames, axis=0)

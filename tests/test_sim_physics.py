@@ -127,9 +127,9 @@ def _block(n: int, r: float) -> np.ndarray:
     return np.stack(np.meshgrid(*[np.arange(n) * 2 * r] * 3, indexing="ij"), -1).reshape(-1, 3)
 
 
-def _free_solver(x: np.ndarray, r: float, settings: SolverSettings):
-    """A solver for particles ``x`` with no walls, after one step (its neighbour lists and
-    DFSPH factors built)."""
+def _free_solver(x: np.ndarray, r: float, settings: SolverSettings, **solver_args):
+    """A solver for particles ``x`` with no walls (``solver_args``: the solver's velocities,
+    gravity), after one step (its neighbour lists and DFSPH factors built)."""
     from pourbench.sim.backend import init_taichi
     from pourbench.sim.bodies import KinematicBodies
     from pourbench.sim.solver import DFSPHSolver
@@ -137,7 +137,8 @@ def _free_solver(x: np.ndarray, r: float, settings: SolverSettings):
     init_taichi("cpu")
     bodies = KinematicBodies([], clamp_lo=(-1, -1, -1), clamp_hi=(1, 1, 1), floor_y=None,
                              particle_radius=r)
-    solver = DFSPHSolver(x, r, bodies, (-0.1, -0.1, -0.1), (0.3, 0.3, 0.3), settings)
+    solver = DFSPHSolver(x, r, bodies, (-0.1, -0.1, -0.1), (0.3, 0.3, 0.3), settings,
+                         **solver_args)
     solver.step()
     return solver
 
@@ -326,24 +327,17 @@ def test_xsph_damps_as_much_per_second_at_a_larger_cfl(cfl):
     proportion beyond it, so that a larger `cfl` (fewer steps a second) damps as much per
     second; by hand: with gravity off the step is cfl * 2r / speed, so at 0.8 the smoothing
     is twice `xsph`, less where a frame's end shortens the step; at most 0.5."""
-    from pourbench.sim.backend import init_taichi
-    from pourbench.sim.bodies import KinematicBodies
-    from pourbench.sim.scenario import SolverSettings
-    from pourbench.sim.solver import XSPH_REFERENCE_CFL, DFSPHSolver
+    from pourbench.sim.solver import XSPH_REFERENCE_CFL
 
-    init_taichi("cpu")
     r = 0.005
     k = np.arange(-3, 4)
     lattice = np.stack(np.meshgrid(k, k, k, indexing="ij"), -1).reshape(-1, 3)
     ball = 2 * r * lattice[(lattice ** 2).sum(1) <= 2.5 ** 2]
     v = np.zeros_like(ball)
     v[:, 0] = 1.0  # the ball flies at 1 m/s: the fluid's CFL bound sets the step
-    bodies = KinematicBodies([], clamp_lo=(-1, -1, -1), clamp_hi=(1, 1, 1), floor_y=None,
-                             particle_radius=r)
     settings = SolverSettings(cfl=cfl, max_dt=0.01, xsph=0.1, speed_limit=10.0)
-    solver = DFSPHSolver(ball, r, bodies, (-0.5, -0.5, -0.5), (0.5, 0.5, 0.5), settings,
-                         velocities=v, gravity=0.0)
-    solver.step()  # the first step is short (``initial_dt``)
+    # its first step is short (``initial_dt``)
+    solver = _free_solver(ball, r, settings, velocities=v, gravity=0.0)
     for _ in range(3):
         dt = solver.step()
         assert solver.dt_limited_by == "fluid"

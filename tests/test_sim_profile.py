@@ -240,4 +240,3 @@ def test_compare_alternates_settings_in_fresh_processes(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["--recipe", "tiny", "--against", "cfl=0.2"])
     assert e.value.code == 2
-

@@ -301,10 +301,10 @@ def profile_pour(scene_file: str | None, duration: float | None, threads: int | 
 def _water_at(pos, vel, t: float, scene, sc) -> dict:
     """Where the water is at the last frame and how fast it moves: what a setting that only
     ought to change the speed (``--against cfl=0.6``) must leave as it was."""
-    from pourbench.sim.pour import count_volumes
+    from pourbench.sim.pour import count_volumes, particle_volume_ml
 
-    ml = (2.0 * sc.particle_radius) ** 3 * 1e6
-    source, target, spilled = count_volumes(pos, scene, scene.source_pose(t), ml)
+    source, target, spilled = count_volumes(pos, scene, scene.source_pose(t),
+                                            particle_volume_ml(sc.particle_radius))
     return {"t": t, "source_ml": float(source), "target_ml": float(target),
             "spilled_ml": float(spilled),
             "kinetic_energy_mj_per_kg": float(500.0 * np.mean(np.sum(vel * vel, axis=1)))}
