@@ -122,14 +122,17 @@ def test_cli_prints_one_line_and_exits_2(tmp_path):
 
 
 def test_standard_reaches_its_scenarios_solver_settings():
-    """`standard` reuses 0.9 of still water's steady pressure and accelerates its density
-    iterations (its [sim] table); the other recipes keep the solver's default."""
+    """`standard` reuses 0.9 of still water's steady pressure, accelerates its density
+    iterations and takes one divergence iteration at least (its [sim] table); the other
+    recipes keep the solver's default."""
     from pourbench.datasets.sampler import sample_scenario
     from pourbench.sim.scenario import SolverSettings
 
     standard = sample_scenario(load_recipe("standard"), 0).solver
     assert (standard.warm_start, standard.chebyshev_radius) == (0.9, 0.6)
+    assert standard.min_divergence_iterations == 1
     small = sample_scenario(load_recipe("small"), 0).solver
     default = SolverSettings()
     assert (small.warm_start, small.chebyshev_radius) == (default.warm_start, 0.0)
+    assert small.min_divergence_iterations == default.min_divergence_iterations == 2
     assert default.chebyshev_radius == 0.0
