@@ -40,9 +40,9 @@ def test_jitter_within_the_drift_is_rest_after_one_window():
 def test_creep_of_more_than_one_percent_keeps_the_water_awake():
     frames = np.zeros((40, 100, 3))
     frames[:, :5, 0] = np.minimum(np.arange(40), 20)[:, None] * 0.3  # 5 % creep until frame 20
-    # they leave the reference (drift 1) at frames 4, 8, 12, 16 and 20, where they stop
-    # (6.0); the window of 1 s from there ends at frame 30
-    assert _frames(RestDetector(drift=1.0, window_s=1.0, still_from_s=0.0), frames) == 3.0
+    # every frame up to 16 is left (drift 1) 4 frames later (1.2); from frame 17 on they move
+    # 0.9 until they stop at frame 20 (6.0), so frame 17's window of 1 s ends at frame 27
+    assert _frames(RestDetector(drift=1.0, window_s=1.0, still_from_s=0.0), frames) == 2.7
     # a drift of 0 never finds rest; nor does any drift while a container moves
     assert _frames(RestDetector(drift=0.0, window_s=1.0, still_from_s=0.0), frames) is None
     assert _frames(RestDetector(drift=1.0, window_s=1.0, still_from_s=9.0), frames) is None
@@ -53,10 +53,33 @@ def test_one_particle_in_a_thousand_is_held_to_eight_drifts():
     steps = np.minimum(np.arange(40), 20)
     frames[:, 0, 0] = steps * 0.3  # 6.0 in all: never 8 drifts from any reference
     assert _frames(RestDetector(drift=1.0, window_s=1.0, still_from_s=0.0), frames) == 1.0
-    # 1.5 a frame: 9 > 8 at frames 6, 12 and 18; it stops at frame 20 (30.0, 3.0 from the
-    # reference of frame 18), so the window ends at frame 28
+    # 1.5 a frame: each frame up to 14 is left 6 frames later (9 > 8); it stops at frame 20
+    # (30.0), 7.5 from frame 15, so frame 15's window ends at frame 25
     frames[:, 0, 0] = steps * 1.5
-    assert _frames(RestDetector(drift=1.0, window_s=1.0, still_from_s=0.0), frames) == 2.8
+    assert _frames(RestDetector(drift=1.0, window_s=1.0, still_from_s=0.0), frames) == 2.5
+
+
+def test_the_percentile_test_is_numpys_interpolated_quantile():
+    """The drift test counts particles beyond the drift and interpolates only where the 99th
+    percentile falls between the last one within it and the first beyond: the same answer as
+    ``np.quantile`` on the distances, also where 1 % of the particles lie just either side."""
+    rng = np.random.default_rng(3)
+    n = 203  # the percentile lies at 0.99 * 202 = 199.98: 0.98 of the way from the 200th
+    reference = np.zeros((n, 3))  # smallest distance to the 201st
+    detector = RestDetector(drift=1.0, window_s=1.0, still_from_s=0.0)
+    answers = set()
+    for _ in range(400):
+        dist = rng.uniform(0.0, 0.9, n)
+        beyond = int(rng.integers(0, 6))  # 3 beyond is the case that needs the interpolation
+        dist[:beyond] = rng.uniform(1.0, 1.3, beyond) if rng.random() < 0.5 else \
+            1.0 + rng.uniform(0.0, 0.02, beyond)
+        dist[beyond:beyond + 1] = rng.uniform(0.95, 1.0)
+        frame = np.zeros((n, 3))
+        frame[:, 1] = dist
+        expected = bool(np.quantile(np.linalg.norm(frame, axis=1), 0.99) > 1.0)
+        assert detector._moved(frame, reference) == expected
+        answers.add((beyond, expected))
+    assert {(3, True), (3, False)} <= answers  # both sides of the interpolated case were met
 
 
 def test_a_still_cup_stops_stepping_once_its_water_rests(tmp_path):
