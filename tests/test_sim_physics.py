@@ -185,7 +185,9 @@ def test_chebyshev_iterations_save_iterations_in_still_water():
     in the still tank of the test above (warm start 0.9): measured (2026-12-07) 11.5 against
     16.2 iterations a step at rest, mean speed 0.013 against 0.010 m/s, fastest 0.05 against
     0.04 m/s, weight ratio 1.018 against 1.026. Held to 0.8x; the water must stay at rest and
-    its pressure hydrostatic."""
+    its pressure hydrostatic. One arrangement's weight ratio moves with rounding alone: at
+    c = 0 it was 1.003-1.042 over the lattice and five jittered by 1e-7 m (means 1.029 and
+    1.030 for two builds that sum in different orders, 2026-12-08), so it is held to 5 %."""
     r = 0.005
     runs = {c: hydrostatic_tank(particle_radius=r, counts=(8, 16, 8), t_end=1.0, arch="cpu",
                                 settings=SolverSettings(max_dt=0.005, warm_start=0.9,
@@ -196,7 +198,7 @@ def test_chebyshev_iterations_save_iterations_in_still_water():
     for res in runs.values():
         assert res.speed.mean() < 0.02 and res.speed.max() < 0.1, "the water must stay at rest"
         fits = hydrostatic_fits(res)
-        assert fits.weight_ratio == pytest.approx(1.0, abs=0.03)
+        assert fits.weight_ratio == pytest.approx(1.0, abs=0.05)
 
 
 def test_chebyshev_weights_by_hand():
