@@ -139,7 +139,6 @@ class DFSPHSolver:
         # per-particle solver state [BK17]
         self.density = ti.field(ti.f32, n)  # rho_hat
         self.factor = ti.field(ti.f32, n)  # alpha_i / rho_i^2 in normalised form (eq. 11)
-        self.rho_adv = ti.field(ti.f32, n)  # predicted rho_hat, or divergence (1/s)
         self.kappa = ti.field(ti.f32, n)  # this iteration's stiffness
         self.kappa_density = ti.field(ti.f32, n)  # accumulated over the step: warm start
         self.kappa_divergence = ti.field(ti.f32, n)
@@ -541,7 +540,6 @@ class DFSPHSolver:
             div = self.velocity_divergence(i, with_normals)
             if div < 0.0 or self._neighbour_count(i) < MIN_NEIGHBOURS_DIVERGENCE:
                 div = 0.0
-            self.rho_adv[i] = div
             self._add_error(div * dt)
             self.kappa[i] = div * self.factor[i] / dt
             self.kappa_divergence[i] += self.kappa[i]
@@ -553,7 +551,6 @@ class DFSPHSolver:
         With ``chebyshev_radius`` > 0 a compressed particle's increment is ``weight`` times
         that plus (weight - 1) times its last one (``chebyshev_weights``)."""
         rho_star = ti.max(rho_star, 1.0)
-        self.rho_adv[i] = rho_star
         self._add_error(rho_star - 1.0)
         k = (rho_star - 1.0) * self.factor[i] / (dt * dt)
         if ti.static(self.chebyshev > 0.0):
@@ -592,7 +589,6 @@ class DFSPHSolver:
                 err = ti.abs(rho_star - 1.0)
                 if new_total <= 0.0:
                     err = ti.max(rho_star - 1.0, 0.0)
-                self.rho_adv[i] = rho_star
                 self._add_error(err)
                 self.kappa[i] = new_total - total
                 self.kappa_density[i] = new_total
